@@ -1,0 +1,39 @@
+# Every target bootstraps its own environment: only python3 and make are needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: run test lint bench bench-quick sync clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet uv
+
+$(VENV)/.synced: uv.lock pyproject.toml packages/assured/pyproject.toml packages/assured-server/pyproject.toml | $(UV)
+	$(UV) sync --frozen --all-packages --all-extras
+	touch $@
+
+sync: $(VENV)/.synced
+
+run: sync
+	$(RUN) assured-server serve --demo
+
+test: sync
+	$(RUN) pytest $(PYTEST_ARGS)
+
+lint: sync
+	$(RUN) ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) mypy packages/assured-server/src packages/assured/src bench
+
+bench: sync
+	$(RUN) python -m bench $(BENCH_ARGS)
+
+bench-quick: sync
+	$(RUN) python -m bench --quick $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

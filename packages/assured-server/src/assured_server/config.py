@@ -1,0 +1,169 @@
+"""Server settings: read once at start from ``ASSURED_*`` variables (and ``.env``), then passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assured_server.files.expiration import parse_expiration
+
+ENV_PREFIX = "ASSURED_"
+# The SDK's own variables: a shell that runs both may export them, and the server ignores them.
+SDK_VARIABLES = frozenset({"ASSURED_BASE_URL", "ASSURED_API_KEY", "ASSURED_TOKEN"})
+
+
+class ConfigError(ValueError):
+    """The configuration cannot start a server; the message says which variable and why."""
+
+
+class Settings(BaseSettings):
+    """Everything the server can be configured with; the defaults run on one machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(default=Path("./var"), description="Where SQLite, files and secrets live.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; SQLite in data_dir if empty.")
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    bucket: str = Field(default="assured-files", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    public_url: str = ""
+    max_upload_bytes: int = Field(default=104_857_600, ge=1)
+    upload_url_ttl: int = Field(default=900, ge=60, le=604_800)
+    max_expiration: str = "3650d"
+    sweep_interval: float = Field(default=60.0, gt=0)
+    jwt_secret: str = ""
+    jwt_issuer: str = "assured"
+    jwt_audience: str = "assured-api"
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_public_keys_dir: Path | None = None
+    jwt_key_id: str = ""
+    access_token_ttl: int = Field(default=900, ge=30)
+    refresh_token_ttl: int = Field(default=86_400, ge=60)
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_timeout: float = Field(default=10.0, ge=0)
+
+    @field_validator("max_expiration")
+    @classmethod
+    def _max_expiration_parses(cls, value: str) -> str:
+        parse_expiration(value, maximum_seconds=None)
+        return value
+
+    @model_validator(mode="after")
+    def _s3_needs_a_store(self) -> Settings:
+        if self.storage_backend == "s3":
+            missing = [
+                name
+                for name, value in (
+                    ("ASSURED_S3_ENDPOINT_URL", self.s3_endpoint_url),
+                    ("ASSURED_S3_ACCESS_KEY_ID", self.s3_access_key_id),
+                    ("ASSURED_S3_SECRET_ACCESS_KEY", self.s3_secret_access_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"ASSURED_STORAGE_BACKEND=s3 needs {', '.join(missing)}")
+        if self.jwt_algorithm != "HS256" and self.jwt_private_key_file is None:
+            raise ValueError(f"ASSURED_JWT_ALGORITHM={self.jwt_algorithm} needs a key pair")
+        return self
+
+    @property
+    def max_expiration_seconds(self) -> int:
+        """The configured maximum file lifetime, in seconds."""
+        return parse_expiration(self.max_expiration, maximum_seconds=None)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'assured.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The base URL clients use to reach this server (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+def check_unknown_variables(environ: dict[str, str] | os._Environ[str] | None = None) -> None:
+    """Refuse ``ASSURED_*`` names that are neither a setting nor the SDK's own (no silent typos)."""
+    env = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | SDK_VARIABLES
+    unknown = sorted(name for name in env if name.upper().startswith(ENV_PREFIX) and name.upper() not in known)
+    if unknown:
+        raise ConfigError(f"unknown configuration variable(s): {', '.join(unknown)}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment, fill in generated secrets, and prepare the data dir."""
+    check_unknown_variables()
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return with_generated_secrets(settings)
+
+
+def with_generated_secrets(settings: Settings) -> Settings:
+    """Create the data dir and fill unset secrets from files kept there (made on first start)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    updates: dict[str, Any] = {}
+    if not settings.jwt_secret and settings.jwt_algorithm == "HS256":
+        updates["jwt_secret"] = _kept_secret(settings.data_dir / "jwt_secret", 48)
+    if settings.storage_backend == "filesystem":
+        if not settings.s3_access_key_id:
+            updates["s3_access_key_id"] = _kept_secret(
+                settings.data_dir / "s3_access_key_id", 0, alphabet_key=True
+            )
+        if not settings.s3_secret_access_key:
+            updates["s3_secret_access_key"] = _kept_secret(
+                settings.data_dir / "s3_secret_access_key", 30
+            )
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _kept_secret(path: Path, nbytes: int, *, alphabet_key: bool = False) -> str:
+    """Return the secret stored at ``path``, creating it (mode 0600) the first time."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    value = (
+        "AK" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(18))
+        if alphabet_key
+        else secrets.token_urlsafe(nbytes)
+    )
+    # Written aside then hard-linked: if two processes start at once, one wins the link and
+    # the other reads the complete value, never a half-written file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_text(encoding="utf-8").strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return value

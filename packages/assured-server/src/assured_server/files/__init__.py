@@ -1,0 +1,1 @@
+"""Rules shared by both APIs: content types, filenames, expiration, verification."""
