@@ -1,4 +1,4 @@
-"""Server settings: read once at start from ``ASSURED_*`` variables (and ``.env``), then passed down."""
+"""Server settings: read once at start from ``ASSURED_*`` variables and ``.env``, passed down."""
 
 from __future__ import annotations
 
@@ -28,8 +28,12 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
     )
 
-    data_dir: Path = Field(default=Path("./var"), description="Where SQLite, files and secrets live.")
-    database_url: str = Field(default="", description="SQLAlchemy URL; SQLite in data_dir if empty.")
+    data_dir: Path = Field(
+        default=Path("./var"), description="Where SQLite, files and secrets live."
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; SQLite in data_dir if empty."
+    )
     storage_backend: Literal["filesystem", "s3"] = "filesystem"
     s3_endpoint_url: str = ""
     s3_region: str = "us-east-1"
@@ -107,13 +111,15 @@ def check_unknown_variables(environ: dict[str, str] | os._Environ[str] | None = 
     """Refuse ``ASSURED_*`` names that are neither a setting nor the SDK's own (no silent typos)."""
     env = os.environ if environ is None else environ
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | SDK_VARIABLES
-    unknown = sorted(name for name in env if name.upper().startswith(ENV_PREFIX) and name.upper() not in known)
+    unknown = sorted(
+        name for name in env if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    )
     if unknown:
         raise ConfigError(f"unknown configuration variable(s): {', '.join(unknown)}")
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings from the environment, fill in generated secrets, and prepare the data dir."""
+    """Read the settings from the environment, fill in generated secrets, prepare the data dir."""
     check_unknown_variables()
     try:
         settings = Settings(**overrides)

@@ -33,7 +33,9 @@ class StreamVerifier:
         self._head = bytearray()
         self._head_checked = False
         self._utf8 = (
-            codecs.getincrementaldecoder("utf-8")("strict") if content_type == "text/plain" else None
+            codecs.getincrementaldecoder("utf-8")("strict")
+            if content_type == "text/plain"
+            else None
         )
 
     @property

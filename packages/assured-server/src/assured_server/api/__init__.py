@@ -1,0 +1,1 @@
+"""HTTP layer of the service: routes, request parsing and response shapes."""

@@ -1,0 +1,178 @@
+"""The Files API (v3): pre-signed uploads, the File object, download URLs, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import Field
+
+from assured_server.api.body import RequiredStr, StrictBody, read_json
+from assured_server.api.deps import Principal, principal, services
+from assured_server.api.query import int_param, one_of_param, uuid_param
+from assured_server.auth.scopes import FILES_READ, FILES_WRITE
+from assured_server.clock import rfc3339, utcnow
+from assured_server.errors import ApiError, ErrorCode, not_found
+from assured_server.files import lifecycle
+from assured_server.files.downloads import MAX_DOWNLOAD_URL_SECONDS, download_url
+from assured_server.files.records import PENDING, STATUSES, get_file, landing_key, list_files
+from assured_server.files.rules import checked_content_type, checked_expiration, checked_filename
+from assured_server.files.views import file_v3
+
+router = APIRouter(prefix="/v3/accounts/{account_id}/files", tags=["files (v3)"])
+Caller = Annotated[Principal, Depends(principal)]
+DEFAULT_EXPIRATION = "60d"
+
+
+class CreateUpload(StrictBody):
+    """Body of ``POST /v3/accounts/{accountId}/files``."""
+
+    fileName: RequiredStr  # noqa: N815 - the wire name
+    contentType: RequiredStr  # noqa: N815
+    description: str | None = Field(default=None, max_length=1000)
+    businessProcess: str | None = Field(default=None, max_length=100)  # noqa: N815
+    businessProcessAction: str | None = Field(default=None, max_length=100)  # noqa: N815
+    expiration: str | None = None
+
+
+def _caller(account_id: str, scope: str, who: Principal) -> Principal:
+    who.require_account(account_id)
+    who.require(scope)
+    return who
+
+
+@router.post("", status_code=201, summary="Create a pre-signed upload")
+async def create_upload(account_id: str, request: Request, who: Caller) -> dict[str, Any]:
+    """Validate the declaration, record a pending file, and sign a POST policy for it."""
+    _caller(account_id, FILES_WRITE, who)
+    svc = services(request)
+    body = await read_json(request, CreateUpload)
+    name = checked_filename(body.fileName, "fileName")
+    content_type = checked_content_type(body.contentType, name, "contentType")
+    expires_in = checked_expiration(
+        body.expiration if body.expiration is not None else DEFAULT_EXPIRATION,
+        svc.settings.max_expiration_seconds,
+        "expiration",
+    )
+    now = utcnow()
+    row = lifecycle.new_row(
+        lifecycle.NewFile(
+            account_id=who.account_id,
+            file_name=name,
+            content_type=content_type.name,
+            origin="v3",
+            expires_in=expires_in,
+            description=body.description,
+            business_process=body.businessProcess,
+            business_process_action=body.businessProcessAction,
+        ),
+        now=now,
+        upload_window=svc.settings.upload_url_ttl,
+    )
+    assert row.upload_expires_at is not None  # noqa: S101 - set by new_row with a window
+    window = max(1, int((row.upload_expires_at - now).total_seconds()))
+    post = svc.storage.presign_post(
+        landing_key(row.id),
+        content_type=content_type.name,
+        max_size=svc.settings.max_upload_bytes,
+        expires_in=window,
+        now=now.replace(microsecond=0),
+    )
+    async with svc.db.write() as session:
+        session.add(row)
+    return {
+        "id": row.id,
+        "uploadUrl": post.url,
+        "fields": post.fields,
+        "uploadExpiresAt": rfc3339(post.expires_at),
+        "maxSize": svc.settings.max_upload_bytes,
+        "file": file_v3(row, bucket=svc.settings.bucket, now=now),
+    }
+
+
+@router.get("", summary="List files, newest first")
+async def list_account_files(account_id: str, request: Request, who: Caller) -> dict[str, Any]:
+    """``?status=&businessProcess=&limit=&cursor=`` → ``{"items", "nextCursor"}``."""
+    _caller(account_id, FILES_READ, who)
+    svc = services(request)
+    params = request.query_params
+    status = one_of_param(params, "status", STATUSES)
+    limit = int_param(params, "limit", default=50, minimum=1, maximum=200)
+    cursor = uuid_param(params, "cursor")
+    business_process = params.get("businessProcess")
+    now = utcnow()
+    async with svc.db.read() as session:
+        rows = await list_files(
+            session,
+            who.account_id,
+            status=status,
+            business_process=business_process,
+            before_id=cursor,
+            limit=limit + 1,
+            now=now,
+        )
+    page = rows[:limit]
+    return {
+        "items": [file_v3(row, bucket=svc.settings.bucket, now=now) for row in page],
+        "nextCursor": page[-1].id if len(rows) > limit else None,
+    }
+
+
+@router.get("/{file_id}", summary="Get a file")
+async def get_one(account_id: str, file_id: str, request: Request, who: Caller) -> dict[str, Any]:
+    """The File, or 404 (also for another account's id)."""
+    _caller(account_id, FILES_READ, who)
+    svc = services(request)
+    async with svc.db.read() as session:
+        row = await get_file(session, who.account_id, file_id)
+    if row is None:
+        raise not_found("No such file.")
+    return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
+
+
+@router.post("/{file_id}/complete", summary="Verify an uploaded file now")
+async def complete(account_id: str, file_id: str, request: Request, who: Caller) -> dict[str, Any]:
+    """The File in its final state; 409 while nothing was uploaded."""
+    _caller(account_id, FILES_WRITE, who)
+    svc = services(request)
+    async with svc.db.read() as session:
+        row = await get_file(session, who.account_id, file_id)
+    if row is None:
+        raise not_found("No such file.")
+    if row.status == PENDING:
+        settled = await lifecycle.settle_pending(svc.db, svc.storage, row)
+        if not settled:
+            raise ApiError(ErrorCode.FILE_NOT_READY, "Nothing has been uploaded for this file yet.")
+        async with svc.db.read() as session:
+            row = await get_file(session, who.account_id, file_id)
+        if row is None:
+            raise not_found("No such file.")
+    return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
+
+
+@router.get("/{file_id}/download-url", summary="A short-lived download URL")
+async def get_download_url(
+    account_id: str, file_id: str, request: Request, who: Caller
+) -> dict[str, Any]:
+    """``?expiresIn=300`` (1..3600 s, never past the file's expiry) → ``{"url", "expiresAt"}``."""
+    _caller(account_id, FILES_READ, who)
+    svc = services(request)
+    expires_in = int_param(
+        request.query_params, "expiresIn", default=300, minimum=1, maximum=MAX_DOWNLOAD_URL_SECONDS
+    )
+    async with svc.db.read() as session:
+        row = await get_file(session, who.account_id, file_id)
+    if row is None:
+        raise not_found("No such file.")
+    signed = download_url(svc.storage, row, expires_in=expires_in, now=utcnow())
+    return {"url": signed.url, "expiresAt": rfc3339(signed.expires_at)}
+
+
+@router.delete("/{file_id}", status_code=204, summary="Delete a file and its bytes")
+async def delete(account_id: str, file_id: str, request: Request, who: Caller) -> Response:
+    """204; the bytes and every download URL are gone."""
+    _caller(account_id, FILES_WRITE, who)
+    svc = services(request)
+    if not await lifecycle.delete_file(svc.db, svc.storage, who.account_id, file_id):
+        raise not_found("No such file.")
+    return Response(status_code=204)

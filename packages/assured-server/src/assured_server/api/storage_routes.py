@@ -1,0 +1,265 @@
+"""The embedded storage endpoints: S3 "POST Object" with a SigV4 policy, pre-signed GET/HEAD."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request, Response
+from starlette.responses import StreamingResponse
+
+from assured_server.api.deps import services
+from assured_server.api.multipart import MultipartError, MultipartLimits, MultipartReader, Part
+from assured_server.api.s3errors import S3Error, access_denied
+from assured_server.clock import is_uuid, utcnow
+from assured_server.db.models import StoredFile
+from assured_server.errors import ErrorCode
+from assured_server.files import lifecycle
+from assured_server.files.content_types import InvalidContentType, parse_content_type
+from assured_server.files.downloads import response_params
+from assured_server.files.ingest import TooLarge, TooSmall, ingest
+from assured_server.files.records import AVAILABLE, PENDING, effective_status, storage_key
+from assured_server.files.sniff import ContentMismatch
+from assured_server.services import Services
+from assured_server.storage.base import ObjectExists, ObjectNotFound
+from assured_server.storage.ranges import parse_range
+from assured_server.storage.sigv4 import Credentials, verify_post, verify_presigned_url
+from assured_server.storage.sigv4_policy import SigV4Error
+from assured_server.storage.xml import post_response_xml
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/storage", tags=["storage (S3 protocol)"], include_in_schema=False)
+# A form of at most 20 fields, none over 20 KiB (a policy is the longest), then the file.
+FORM_LIMITS = MultipartLimits(max_parts=20, max_part_header_bytes=8192, max_field_bytes=20 << 10)
+
+
+def _credentials_lookup(svc: Services) -> Credentials:
+    store = svc.storage
+    creds = getattr(store, "credentials", None)
+    if not isinstance(creds, Credentials):
+        raise S3Error("NotImplemented", "This server does not host the storage.", 501)
+    return creds
+
+
+def _lookup(creds: Credentials):  # type: ignore[no-untyped-def]
+    def creds_for(access_key_id: str) -> Credentials | None:
+        if hmac.compare_digest(access_key_id.encode(), creds.access_key_id.encode()):
+            return creds
+        return None
+
+    return creds_for
+
+
+def _check_bucket(svc: Services, bucket: str) -> None:
+    if bucket != svc.settings.bucket:
+        raise S3Error("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket)
+
+
+def _sig_error(exc: SigV4Error) -> S3Error:
+    return S3Error(exc.code, exc.message, exc.status)
+
+
+async def _read_form(reader: MultipartReader) -> tuple[dict[str, str], Part | None]:
+    """The text fields before the file part, and the file part (S3 ignores fields after it)."""
+    form: dict[str, str] = {}
+    async for part in reader:
+        if part.name.lower() == "file":
+            return form, part
+        value = await part.read_field()
+        if part.name in form:
+            raise S3Error("InvalidArgument", f"Duplicate form field '{part.name}'.", 400)
+        try:
+            form[part.name] = value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise S3Error("InvalidArgument", "Form fields must be UTF-8 text.", 400) from exc
+    return form, None
+
+
+def _file_for_key(key: str) -> str:
+    prefix, _, file_id = key.partition("/")
+    if prefix != "uploads" or not is_uuid(file_id):
+        raise access_denied("Uploads are accepted only for keys issued by the Files API.")
+    return file_id
+
+
+@router.post("/{bucket}")
+async def post_object(bucket: str, request: Request) -> Response:
+    """S3 POST Object: verify the policy, then stream the verified file into place."""
+    svc = services(request)
+    _check_bucket(svc, bucket)
+    creds = _credentials_lookup(svc)
+    try:
+        reader = MultipartReader(
+            request.stream(), request.headers.get("content-type", ""), FORM_LIMITS
+        )
+        form, file_part = await _read_form(reader)
+    except MultipartError as exc:
+        raise S3Error(
+            "MalformedPOSTRequest",
+            f"The body of your POST request is not well-formed multipart/form-data: {exc.message}",
+            400,
+        ) from exc
+    if file_part is None:
+        raise S3Error("InvalidArgument", "POST requires exactly one file upload per request.", 400)
+    now = utcnow()
+    try:
+        policy = verify_post(_lookup(creds), form, bucket=bucket, now=now)
+    except SigV4Error as exc:
+        raise _sig_error(exc) from exc
+    key = policy.fields["key"]
+    file_id = _file_for_key(key)
+    async with svc.db.read() as session:
+        row = await session.get(StoredFile, file_id)
+    if row is None or effective_status(row, now) != PENDING:
+        raise access_denied("This upload is no longer open.")
+    if row.upload_expires_at is not None and row.upload_expires_at <= now:
+        raise access_denied("Invalid according to Policy: Policy expired.")
+    declared = policy.fields.get("content-type")
+    if declared is not None:
+        try:
+            declared_type = parse_content_type(declared).name
+        except InvalidContentType:
+            declared_type = None
+        if declared_type != row.content_type:
+            raise access_denied("The Content-Type does not match the declared file type.")
+    low, high = policy.content_length_range or (1, svc.settings.max_upload_bytes)
+    maximum = min(high, svc.settings.max_upload_bytes)
+    try:
+        ingested = await ingest(
+            svc.storage,
+            storage_key(file_id),
+            _file_chunks(file_part),
+            content_type=row.content_type,
+            max_bytes=maximum,
+            min_bytes=max(1, low),
+        )
+    except TooLarge as exc:
+        await lifecycle.mark_rejected(svc.db, file_id, ErrorCode.FILE_TOO_LARGE)
+        raise S3Error(
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            400,
+            MaxSizeAllowed=str(exc.limit),
+        ) from exc
+    except TooSmall as exc:
+        raise S3Error(
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size",
+            400,
+            MinSizeAllowed=str(exc.minimum),
+        ) from exc
+    except ContentMismatch as exc:
+        await lifecycle.mark_rejected(svc.db, file_id, ErrorCode.CONTENT_MISMATCH)
+        raise S3Error("InvalidContent", str(exc), 400) from exc
+    except ObjectExists as exc:
+        raise access_denied("This upload is no longer open.") from exc
+    except MultipartError as exc:
+        raise S3Error("IncompleteBody", "The request body ended before the file did.", 400) from exc
+    if not await lifecycle.mark_available(svc.db, file_id, ingested):
+        # Deleted or settled by another request while we streamed: these bytes are not the file.
+        await svc.storage.delete(ingested.key)
+        raise access_denied("This upload is no longer open.")
+    etag = f'"{ingested.sha256[:32]}"'
+    location = f"{svc.settings.effective_public_url}/storage/{bucket}/{key}"
+    headers = {"ETag": etag, "Location": location}
+    status = policy.fields.get("success_action_status", "204")
+    if status == "201":
+        body = post_response_xml(location=location, bucket=bucket, key=key, etag=etag)
+        return Response(body, status_code=201, media_type="application/xml", headers=headers)
+    return Response(status_code=200 if status == "200" else 204, headers=headers)
+
+
+async def _file_chunks(part: Part) -> AsyncIterator[bytes]:
+    async for chunk in part:
+        yield chunk
+
+
+def _verify_get(svc: Services, request: Request) -> None:
+    creds = _credentials_lookup(svc)
+    scope = request.scope
+    raw_query = scope.get("query_string", b"").decode("latin-1")
+    if "x-amz-signature" not in raw_query.lower():
+        raise access_denied()
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    try:
+        verify_presigned_url(
+            _lookup(creds),
+            method=request.method,
+            host=request.headers.get("host", ""),
+            raw_path=raw_path.partition("?")[0],
+            raw_query=raw_query,
+            now=utcnow(),
+        )
+    except SigV4Error as exc:
+        raise _sig_error(exc) from exc
+
+
+@router.api_route("/{bucket}/{key:path}", methods=["GET", "HEAD"])
+async def get_object(bucket: str, key: str, request: Request) -> Response:
+    """Serve an available file to the holder of a valid pre-signed URL."""
+    svc = services(request)
+    _verify_get(svc, request)
+    _check_bucket(svc, bucket)
+    no_such_key = S3Error("NoSuchKey", "The specified key does not exist.", 404, Key=key)
+    prefix, _, file_id = key.partition("/")
+    if prefix != "files" or not is_uuid(file_id):
+        raise no_such_key
+    async with svc.db.read() as session:
+        row = await session.get(StoredFile, file_id)
+    if row is None or effective_status(row, utcnow()) != AVAILABLE or row.size is None:
+        raise no_such_key
+    etag = f'"{(row.sha256 or "")[:32]}"'
+    params = request.query_params
+    defaults = response_params(row)
+    disposition = params.get("response-content-disposition") or ""
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Content-Type": params.get("response-content-type") or defaults["response-content-type"],
+        "Content-Disposition": disposition
+        if disposition.lower().startswith("attachment")
+        else defaults["response-content-disposition"],
+        "Cache-Control": params.get("response-cache-control") or "private",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if row.uploaded_at is not None:
+        headers["Last-Modified"] = row.uploaded_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and (if_none_match.strip() == "*" or etag in _etags(if_none_match)):
+        return Response(
+            status_code=304, headers={"ETag": etag, "Cache-Control": headers["Cache-Control"]}
+        )
+    size = row.size
+    byte_range = parse_range(request.headers.get("range"), size)
+    if byte_range == "unsatisfiable":
+        raise S3Error(
+            "InvalidRange",
+            "The requested range is not satisfiable",
+            416,
+            ActualObjectSize=str(size),
+        )
+    start, end, status = 0, size - 1, 200
+    if byte_range is not None:
+        start, end = byte_range
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+    try:
+        chunks = svc.storage.read(storage_key(file_id), start, end)
+        first = await anext(aiter(chunks), b"")
+    except ObjectNotFound as exc:
+        raise no_such_key from exc
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return StreamingResponse(body(), status_code=status, headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}

@@ -1,0 +1,1 @@
+"""Authentication: passwords, API keys, JWTs, scopes and the request principal."""

@@ -1,0 +1,181 @@
+"""``assured-server``: serve, migrate, and the admin commands (accounts, API keys, users)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from assured_server.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help="Assured document upload server.", no_args_is_help=True, add_completion=False
+)
+admin = typer.Typer(help="Create accounts, API keys and users.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]], settings: Settings) -> T:
+    return asyncio.run(factory(settings))
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    typer.echo(json.dumps(payload) if as_json else text)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    demo: Annotated[
+        bool, typer.Option(help="Create a demo account and key on first start.")
+    ] = False,
+) -> None:
+    """Run the server (migrating the schema first). Defaults: SQLite and files under ./var."""
+    import uvicorn
+
+    from assured_server import logs
+    from assured_server.app import create_app
+    from assured_server.demo import ensure_demo
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = _settings(**overrides)
+    logs.configure(settings.log_level)
+    if demo:
+        typer.echo(_run(ensure_demo, settings))
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+        # Headers are bounded by our own middleware (431); the parser must let them reach it.
+        h11_max_incomplete_event_size=256 << 10,
+    )
+    uvicorn.Server(config).run()
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from assured_server.db.engine import Database
+    from assured_server.db.migrate import migrate as run_migrate
+
+    async def go(settings: Settings) -> None:
+        db = Database(settings.effective_database_url)
+        try:
+            await run_migrate(db)
+        finally:
+            await db.dispose()
+
+    _run(go, _settings())
+    typer.echo("schema is up to date")
+
+
+async def _in_transaction(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from assured_server.db.engine import Database
+    from assured_server.db.migrate import migrate as run_migrate
+
+    db = Database(settings.effective_database_url)
+    try:
+        await run_migrate(db)
+        async with db.write() as session:
+            return await work(session)
+    finally:
+        await db.dispose()
+
+
+def _admin(work: Callable[[Any], Awaitable[T]]) -> T:
+    from assured_server.auth.accounts import AdminError
+
+    settings = _settings()
+    try:
+        return asyncio.run(_in_transaction(settings, work))
+    except (AdminError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@admin.command("create-account")
+def create_account(
+    name: Annotated[str, typer.Option(help="Display name of the account.")], json_: JsonOpt = False
+) -> None:
+    """Create an account: ``{"id", "name"}``."""
+    from assured_server.auth import accounts
+
+    async def work(session: Any) -> dict[str, Any]:
+        row = await accounts.create_account(session, name)
+        return {"id": row.id, "name": row.name}
+
+    result = _admin(work)
+    _emit(json_, result, f"account {result['id']} ({result['name']})")
+
+
+@admin.command("create-api-key")
+def create_api_key(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    scopes: Annotated[str | None, typer.Option(help="Space-separated scopes.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create an API key (shown once): ``{"id", "api_key"}``."""
+    from assured_server.auth import accounts
+
+    async def work(session: Any) -> dict[str, Any]:
+        row, value = await accounts.create_api_key(session, account, scopes)
+        return {"id": row.id, "api_key": value, "account": row.account_id, "scopes": row.scopes}
+
+    result = _admin(work)
+    _emit(
+        json_,
+        {"id": result["id"], "api_key": result["api_key"]},
+        f"API key {result['id']} (scopes: {result['scopes']}):\n{result['api_key']}\n"
+        "Store it now: it is not shown again.",
+    )
+
+
+@admin.command("create-user")
+def create_user(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    username: Annotated[str, typer.Option(help="Login name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Create a user: ``{"id", "username", "account"}``."""
+    from assured_server.auth import accounts
+
+    if not password_stdin:
+        typer.echo("error: pass the password on standard input with --password-stdin", err=True)
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+
+    async def work(session: Any) -> dict[str, Any]:
+        row = await accounts.create_user(session, account, username, password)
+        return {"id": row.id, "username": row.username, "account": row.account_id}
+
+    result = _admin(work)
+    _emit(json_, result, f"user {result['id']} ({result['username']})")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the schema (run by ``assured-server migrate`` and at ``serve``)."""

@@ -1,0 +1,93 @@
+"""Reading and changing file rows; every query is scoped to one account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assured_server.clock import is_uuid
+from assured_server.db.models import StoredFile
+
+PENDING = "pending"
+AVAILABLE = "available"
+REJECTED = "rejected"
+EXPIRED = "expired"
+STATUSES = (PENDING, AVAILABLE, REJECTED, EXPIRED)
+
+
+def storage_key(file_id: str) -> str:
+    """The permanent key of a file's bytes."""
+    return f"files/{file_id}"
+
+
+def landing_key(file_id: str) -> str:
+    """The key a direct upload posts to (a landing place until verification)."""
+    return f"uploads/{file_id}"
+
+
+def effective_status(row: StoredFile, now: datetime) -> str:
+    """The status as a client sees it: past ``expiresAt`` a file is expired, swept or not."""
+    if row.status in (AVAILABLE, PENDING) and row.expires_at is not None and row.expires_at <= now:
+        return EXPIRED
+    return row.status
+
+
+async def get_file(session: AsyncSession, account_id: str, file_id: str) -> StoredFile | None:
+    """The file with that id in that account, or ``None`` (also for a malformed id)."""
+    if not is_uuid(file_id):
+        return None
+    row = await session.get(StoredFile, file_id)
+    if row is None or row.account_id != account_id:
+        return None
+    return row
+
+
+async def list_files(
+    session: AsyncSession,
+    account_id: str,
+    *,
+    status: str | None,
+    business_process: str | None,
+    before_id: str | None,
+    limit: int,
+    now: datetime,
+) -> Sequence[StoredFile]:
+    """Newest first (ids are UUIDv7), ``limit`` rows after the cursor ``before_id``."""
+    query = select(StoredFile).where(StoredFile.account_id == account_id)
+    if status == EXPIRED:
+        query = query.where(
+            (StoredFile.status == EXPIRED)
+            | (
+                StoredFile.status.in_((AVAILABLE, PENDING))
+                & (StoredFile.expires_at.is_not(None))
+                & (StoredFile.expires_at <= now)
+            )
+        )
+    elif status in (AVAILABLE, PENDING):
+        query = query.where(
+            (StoredFile.status == status)
+            & ((StoredFile.expires_at.is_(None)) | (StoredFile.expires_at > now))
+        )
+    elif status is not None:
+        query = query.where(StoredFile.status == status)
+    if business_process is not None:
+        query = query.where(StoredFile.business_process == business_process)
+    if before_id is not None:
+        query = query.where(StoredFile.id < before_id)
+    query = query.order_by(StoredFile.id.desc()).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def transition(
+    session: AsyncSession, file_id: str, *, from_status: str, **values: object
+) -> bool:
+    """Change a row only if it still has ``from_status``; ``False`` if another actor was first."""
+    result = await session.execute(
+        update(StoredFile)
+        .where(StoredFile.id == file_id, StoredFile.status == from_status)
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

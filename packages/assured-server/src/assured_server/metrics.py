@@ -1,0 +1,33 @@
+"""Prometheus metrics of the server (text format 0.0.4 at ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Histogram(
+    "assured_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route template and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+UPLOADED_BYTES = Counter(
+    "assured_uploaded_bytes", "Bytes accepted into storage.", ["api"], registry=REGISTRY
+)
+UPLOADS = Counter(
+    "assured_uploads", "Uploads by API and outcome.", ["api", "outcome"], registry=REGISTRY
+)
+SWEPT = Counter(
+    "assured_swept_files", "Files the sweeper changed, by action.", ["action"], registry=REGISTRY
+)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Record one answered request."""
+    REQUESTS.labels(method, route, str(status)).observe(seconds)
+
+
+def render() -> bytes:
+    """The exposition text."""
+    return generate_latest(REGISTRY)

@@ -1,0 +1,40 @@
+"""The long-lived parts of a running server, built once at start and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assured_server.auth.tokens import TokenService
+from assured_server.config import Settings
+from assured_server.db.engine import Database
+from assured_server.ratelimit import RateLimiter
+from assured_server.storage.base import StorageBackend
+from assured_server.storage.factory import make_storage
+
+
+@dataclass
+class Services:
+    """Settings, database, storage and token service of one server process."""
+
+    settings: Settings
+    db: Database
+    storage: StorageBackend
+    tokens: TokenService
+    limiter: RateLimiter
+    shutting_down: bool = field(default=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        """Wire the parts from settings; nothing connects until used."""
+        return cls(
+            settings=settings,
+            db=Database(settings.effective_database_url),
+            storage=make_storage(settings),
+            tokens=TokenService(settings),
+            limiter=RateLimiter(settings.rate_limit_per_minute),
+        )
+
+    async def close(self) -> None:
+        """Release the database pool and storage connections."""
+        await self.storage.close()
+        await self.db.dispose()

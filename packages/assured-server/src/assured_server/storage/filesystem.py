@@ -1,0 +1,293 @@
+"""The embedded backend: objects as files under the data dir, written atomically.
+
+A write goes to a temporary file in the object's own directory, is fsynced, then linked into
+place and the directory fsynced: after a crash at any point the key shows either nothing or the
+whole object. Temporary files left by a crashed process are removed at the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+
+from assured_server.storage.base import (
+    ObjectExists,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectWriter,
+    PresignedPost,
+    StorageBackend,
+    StorageUnavailable,
+    check_key,
+)
+from assured_server.storage.sigv4 import Credentials, presign_post, presign_url
+
+log = logging.getLogger(__name__)
+TEMP_PREFIX = ".tmp."
+# Bigger writes mean fewer thread hops; 1 MiB keeps memory flat and the disk busy.
+WRITE_BUFFER = 1 << 20
+READ_CHUNK = 256 << 10
+STALE_TEMP_SECONDS = 24 * 3600
+
+
+class FilesystemStorage(StorageBackend):
+    """Objects of one bucket as files under ``root``; URLs point at this server's /storage."""
+
+    def __init__(
+        self, root: Path, *, bucket: str, credentials: Credentials, public_url: str
+    ) -> None:
+        self.root = root.resolve()
+        self.bucket = bucket
+        self.credentials = credentials
+        self.endpoint = f"{public_url.rstrip('/')}/storage"
+
+    def path_of(self, key: str) -> Path:
+        """Where the object under ``key`` lives on disk."""
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    async def start(self) -> None:
+        """Create the folders and remove temporary files left by processes that died."""
+        await anyio.to_thread.run_sync(self._start_sync)
+
+    def _start_sync(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        removed = remove_stale_temps(self.root, only_dead_owners=True)
+        if removed:
+            log.info("removed %d temporary file(s) left by an earlier process", removed)
+
+    async def open_writer(self, key: str) -> ObjectWriter:
+        """Open a temporary file next to the final path."""
+        final = self.path_of(key)
+        return await anyio.to_thread.run_sync(_FileWriter.open, final)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Stream a byte range of the file in 256 KiB chunks."""
+        path = self.path_of(key)
+        try:
+            handle = await anyio.to_thread.run_sync(path.open, "rb")
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        try:
+            await anyio.to_thread.run_sync(handle.seek, start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = await anyio.to_thread.run_sync(handle.read, size)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+        finally:
+            handle.close()
+
+    async def head(self, key: str) -> ObjectInfo:
+        """Size, a content-derived ETag and the modification time."""
+        path = self.path_of(key)
+        try:
+            stat = await anyio.to_thread.run_sync(path.stat)
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        # A file never changes after commit, so its inode and size identify its content.
+        tag = hashlib.sha256(
+            f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+        ).hexdigest()
+        return ObjectInfo(
+            key=key,
+            size=stat.st_size,
+            etag=f'"{tag[:32]}"',
+            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+        )
+
+    async def delete(self, key: str) -> None:
+        """Unlink the file and fsync its directory so the removal is durable too."""
+        path = self.path_of(key)
+        await anyio.to_thread.run_sync(_unlink_durably, path)
+
+    def presign_get(
+        self, key: str, *, expires_in: int, response_params: Mapping[str, str], now: datetime
+    ) -> str:
+        """A SigV4 query-string URL to this server's storage endpoint."""
+        url = f"{self.endpoint}/{self.bucket}/{check_key(key)}"
+        return presign_url(
+            self.credentials,
+            method="GET",
+            url=url,
+            params=response_params,
+            expires_in=expires_in,
+            now=now,
+        )
+
+    def presign_post(
+        self, key: str, *, content_type: str, max_size: int, expires_in: int, now: datetime
+    ) -> PresignedPost:
+        """A SigV4 POST policy pinning bucket, key, type and size, for this server's endpoint."""
+        fields = presign_post(
+            self.credentials,
+            bucket=self.bucket,
+            key=check_key(key),
+            fields={"bucket": self.bucket, "Content-Type": content_type},
+            conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, max_size],
+            ],
+            expires_in=expires_in,
+            now=now,
+        )
+        return PresignedPost(
+            url=f"{self.endpoint}/{self.bucket}",
+            fields=fields,
+            expires_at=datetime.fromtimestamp(now.timestamp() + expires_in, UTC),
+        )
+
+    async def ping(self) -> None:
+        """The data dir must exist and be writable."""
+        ok = await anyio.to_thread.run_sync(os.access, self.root, os.W_OK)
+        if not ok:
+            raise StorageUnavailable(f"{self.root} is not writable")
+
+    async def sweep_temps(self) -> int:
+        """Remove temporary files older than a day (an upload that hung, a killed worker)."""
+        return await anyio.to_thread.run_sync(remove_stale_temps, self.root, False)
+
+
+class _FileWriter(ObjectWriter):
+    """A temporary file that becomes the object on commit."""
+
+    def __init__(self, final: Path, temp: Path, fd: int) -> None:
+        self._final = final
+        self._temp = temp
+        self._fd: int | None = fd
+        self._buffer = bytearray()
+
+    @classmethod
+    def open(cls, final: Path) -> _FileWriter:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = final.with_name(f"{TEMP_PREFIX}{os.getpid()}.{secrets.token_hex(8)}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return cls(final, temp, fd)
+
+    async def write(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) >= WRITE_BUFFER:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._buffer:
+            return
+        data, self._buffer = self._buffer, bytearray()
+        fd = self._fd
+        if fd is None:
+            raise ValueError("writer is closed")
+        await anyio.to_thread.run_sync(_write_all, fd, data)
+
+    async def commit(self, *, overwrite: bool = False) -> None:
+        try:
+            await self._flush()
+            await anyio.to_thread.run_sync(self._commit_sync, overwrite)
+        except BaseException:
+            await self.abort()
+            raise
+
+    def _commit_sync(self, overwrite: bool) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            raise ValueError("writer is closed")
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if overwrite:
+            os.replace(self._temp, self._final)
+        else:
+            # link() refuses an existing target, so a second upload can never replace the first.
+            try:
+                os.link(self._temp, self._final)
+            except FileExistsError as exc:
+                raise ObjectExists(str(self._final.name)) from exc
+            finally:
+                self._temp.unlink(missing_ok=True)
+        _fsync_dir(self._final.parent)
+
+    async def abort(self) -> None:
+        fd, self._fd = self._fd, None
+        self._buffer = bytearray()
+        # Shielded: a cancelled request must still remove its temporary file.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_discard, fd, self._temp)
+
+
+def _write_all(fd: int, data: bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _discard(fd: int | None, temp: Path) -> None:
+    if fd is not None:
+        os.close(fd)
+    temp.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_durably(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    _fsync_dir(path.parent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(root: Path, only_dead_owners: bool) -> int:
+    """Delete temporary files whose writer process is gone (or, by age, that are a day old)."""
+    removed = 0
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(dirpath, name)
+            pid_text = name[len(TEMP_PREFIX) :].partition(".")[0]
+            # At start this process has no writer open yet, so its own pid marks a leftover of an
+            # earlier process that had the same pid.
+            dead = (
+                not pid_text.isdigit()
+                or int(pid_text) == os.getpid()
+                or not _pid_alive(int(pid_text))
+            )
+            if only_dead_owners and not dead:
+                continue
+            try:
+                if only_dead_owners or path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+    return removed
