@@ -55,6 +55,7 @@ def serve(
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = _settings(**overrides)
     logs.configure(settings.log_level)
+    _migrate_in_child(settings)
     if demo:
         typer.echo(_run(ensure_demo, settings))
     config = uvicorn.Config(
@@ -71,6 +72,29 @@ def serve(
         h11_max_incomplete_event_size=256 << 10,
     )
     uvicorn.Server(config).run()
+
+
+def _migrate_in_child(settings: Settings) -> None:
+    """Upgrade the schema in a child process, so the server never loads Alembic (memory)."""
+    import subprocess
+
+    from assured_server.db.engine import Database
+    from assured_server.db.migrate import is_current
+
+    async def check() -> bool:
+        db = Database(settings.effective_database_url)
+        try:
+            return await is_current(db)
+        finally:
+            await db.dispose()
+
+    if asyncio.run(check()):
+        return
+    result = subprocess.run(  # noqa: S603 - our own entry point, same interpreter
+        [sys.executable, "-m", "assured_server", "migrate"], check=False
+    )
+    if result.returncode != 0:
+        raise typer.Exit(result.returncode)
 
 
 @app.command()

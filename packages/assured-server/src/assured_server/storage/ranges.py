@@ -27,7 +27,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | Literal["uns
         return (max(0, size - length), size - 1) if size else "unsatisfiable"
     start = int(first)
     end = int(last) if last else size - 1
-    if end < start:
+    if last and end < start:
         return None
     if start >= size:
         return "unsatisfiable"

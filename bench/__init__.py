@@ -1,0 +1,1 @@
+"""Benchmarks of Assured: run with ``make bench`` (full) or ``make bench-quick``."""

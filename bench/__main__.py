@@ -1,0 +1,47 @@
+"""``python -m bench [--quick]``: run the benchmarks and print one markdown table."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+
+import psutil
+
+from bench import direct_upload
+
+GIB = 1 << 30
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print the table, and return a process exit code."""
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under 3 minutes")
+    args = parser.parse_args(argv)
+    size = GIB // 4 if args.quick else GIB
+    rows: list[tuple[str, str, str]] = []
+
+    result = direct_upload.run(size)
+    rows.append(
+        (
+            f"Direct upload, {size // (1 << 20)} MiB to /storage (pre-signed form)",
+            f"{result['mb_per_s']:.0f} MB/s, server peak RSS {result['peak_rss_mib']:.0f} MiB "
+            f"(idle {result['baseline_rss_mib']:.0f} MiB)",
+            "peak RSS < 100 MiB: " + ("met" if result["peak_rss_mib"] < 100 else "MISSED"),
+        )
+    )
+
+    print(
+        f"Machine: {platform.platform()}, {psutil.cpu_count()} CPUs, "
+        f"{psutil.virtual_memory().total / GIB:.0f} GiB, Python {platform.python_version()}"
+    )
+    print()
+    print("| benchmark | result | target |")
+    print("|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
