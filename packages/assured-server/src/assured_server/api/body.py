@@ -30,8 +30,8 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
-async def read_json(request: Request, model: type[M]) -> M:
-    """Parse and validate the JSON body into ``model``, raising the contract's errors."""
+async def read_raw(request: Request) -> bytes:
+    """The whole (small) request body, refused past :data:`MAX_JSON_BYTES`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
         raise invalid("The request body is too large.")
@@ -40,7 +40,12 @@ async def read_json(request: Request, model: type[M]) -> M:
         raw += chunk
         if len(raw) > MAX_JSON_BYTES:
             raise invalid("The request body is too large.")
-    return parse_json(bytes(raw), model)
+    return bytes(raw)
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    """Parse and validate the JSON body into ``model``, raising the contract's errors."""
+    return parse_json(await read_raw(request), model)
 
 
 def parse_json(raw: bytes, model: type[M]) -> M:
@@ -63,7 +68,8 @@ def to_api_error(exc: ValidationError, model: type[BaseModel]) -> ApiError:
     nulls = [
         _field_name(e["loc"])
         for e in errors
-        if e["type"].endswith("_type") and e.get("input", object()) is None
+        # A top-level ``null`` body has no field to name: it is not an object, not a missing field.
+        if e["loc"] and e["type"].endswith("_type") and e.get("input", object()) is None
     ]
     missing_fields += [f for f in nulls if f not in missing_fields]
     if missing_fields:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
-from assured_server.api.body import RequiredStr, StrictBody, read_json
+from assured_server.api import idempotency
+from assured_server.api.body import RequiredStr, StrictBody, parse_json, read_raw
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.query import int_param, one_of_param, uuid_param
 from assured_server.auth.scopes import FILES_READ, FILES_WRITE
@@ -18,6 +19,7 @@ from assured_server.files.downloads import MAX_DOWNLOAD_URL_SECONDS, download_ur
 from assured_server.files.records import PENDING, STATUSES, get_file, landing_key, list_files
 from assured_server.files.rules import checked_content_type, checked_expiration, checked_filename
 from assured_server.files.views import file_v3
+from assured_server.services import Services
 
 router = APIRouter(prefix="/v3/accounts/{account_id}/files", tags=["files (v3)"])
 Caller = Annotated[Principal, Depends(principal)]
@@ -42,11 +44,12 @@ def _caller(account_id: str, scope: str, who: Principal) -> Principal:
 
 
 @router.post("", status_code=201, summary="Create a pre-signed upload")
-async def create_upload(account_id: str, request: Request, who: Caller) -> dict[str, Any]:
+async def create_upload(account_id: str, request: Request, who: Caller) -> Response:
     """Validate the declaration, record a pending file, and sign a POST policy for it."""
     _caller(account_id, FILES_WRITE, who)
     svc = services(request)
-    body = await read_json(request, CreateUpload)
+    raw = await read_raw(request)
+    body = parse_json(raw, CreateUpload)
     name = checked_filename(body.fileName, "fileName")
     content_type = checked_content_type(body.contentType, name, "contentType")
     expires_in = checked_expiration(
@@ -54,12 +57,22 @@ async def create_upload(account_id: str, request: Request, who: Caller) -> dict[
         svc.settings.max_expiration_seconds,
         "expiration",
     )
+
+    async def create() -> tuple[int, dict[str, Any]]:
+        return 201, await _create(svc, who, body, name, content_type.name, expires_in)
+
+    return await idempotency.run_json(svc, request, who.account_id, raw, create)
+
+
+async def _create(
+    svc: Services, who: Principal, body: CreateUpload, name: str, content_type: str, expires_in: int
+) -> dict[str, Any]:
     now = utcnow()
     row = lifecycle.new_row(
         lifecycle.NewFile(
             account_id=who.account_id,
             file_name=name,
-            content_type=content_type.name,
+            content_type=content_type,
             origin="v3",
             expires_in=expires_in,
             description=body.description,
@@ -73,7 +86,7 @@ async def create_upload(account_id: str, request: Request, who: Caller) -> dict[
     window = max(1, int((row.upload_expires_at - now).total_seconds()))
     post = svc.storage.presign_post(
         landing_key(row.id),
-        content_type=content_type.name,
+        content_type=content_type,
         max_size=svc.settings.max_upload_bytes,
         expires_in=window,
         now=now.replace(microsecond=0),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,3 +97,58 @@ class StoredFile(Base):
         Index("ix_files_status_expires_at", "status", "expires_at"),
         Index("ix_files_status_upload_expires_at", "status", "upload_expires_at"),
     )
+
+
+class ProviderProfile(Base):
+    """A healthcare provider whose documents an account collects."""
+
+    __tablename__ = "provider_profiles"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    first_name: Mapped[str] = mapped_column(String(150))
+    last_name: Mapped[str] = mapped_column(String(150))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    npi: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    specialty: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_provider_profiles_account_id_id", "account_id", "id"),)
+
+
+class ProviderDocument(Base):
+    """The association of an available file with a provider profile."""
+
+    __tablename__ = "provider_documents"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    provider_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("provider_profiles.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[str] = mapped_column(ID, ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    document_name: Mapped[str] = mapped_column(String(255))
+    document_type: Mapped[str] = mapped_column(String(100))
+    document_url: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_provider_documents_account_id_id", "account_id", "id"),)
+
+
+# How long a stored first response answers repeats of its Idempotency-Key.
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
+
+
+class IdempotencyRecord(Base):
+    """The first request made with an ``Idempotency-Key`` and, once done, its response."""
+
+    __tablename__ = "idempotency_keys"
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(1024))
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    response_status: Mapped[int | None] = mapped_column(nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from assured_server.auth.accounts import purge_revocations
 from assured_server.clock import utcnow
 from assured_server.db.engine import Database
-from assured_server.db.models import StoredFile
+from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord, StoredFile
 from assured_server.files import lifecycle
 from assured_server.files.records import AVAILABLE, EXPIRED, PENDING, REJECTED, storage_key
 from assured_server.metrics import SWEPT
@@ -55,6 +55,11 @@ class Sweeper:
         }
         async with self.db.write() as session:
             await purge_revocations(session)
+            await session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.created_at < now - IDEMPOTENCY_RETENTION
+                )
+            )
         if hasattr(self.storage, "sweep_temps"):
             await self.storage.sweep_temps()
         for action, count in counts.items():

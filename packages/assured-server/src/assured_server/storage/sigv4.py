@@ -16,6 +16,7 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 from assured_server.storage.sigv4_policy import (
+    ALGORITHM,
     Condition,
     PolicyCondition,
     PostPolicy,
@@ -40,7 +41,6 @@ __all__ = [
     "verify_presigned_url",
 ]
 
-ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_EXPIRES = 604_800
 """The longest life S3 allows a pre-signed URL: seven days, in seconds."""
 
@@ -360,7 +360,8 @@ def verify_presigned_url(
     expires = params.get("X-Amz-Expires", "")
     if not (expires.isascii() and expires.isdigit()):
         raise _query_error("X-Amz-Expires should be a number")
-    if not 1 <= int(expires) <= MAX_EXPIRES:
+    # Length first: int() refuses strings over 4300 digits with a ValueError, not a 400.
+    if len(expires) > 7 or not 1 <= int(expires) <= MAX_EXPIRES:
         raise _query_error(
             f"X-Amz-Expires must be between 1 and {MAX_EXPIRES} seconds (seven days)."
         )

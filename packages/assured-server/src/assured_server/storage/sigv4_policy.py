@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeAlias
 
+ALGORITHM = "AWS4-HMAC-SHA256"
+"""The only signing algorithm of SigV4 POST policies and pre-signed URLs."""
+
 PolicyCondition: TypeAlias = Mapping[str, str] | Sequence[str | int]
 """A POST policy condition: ``{"field": "value"}`` or ``["op", "$field", value]``."""
 
@@ -86,7 +89,7 @@ def write_policy(
     document = (
         f'{{"expiration":"{expiration}","conditions":[{written}'
         f'{{"bucket":{_json_str(bucket)}}},{{"key":{_json_str(key)}}},'
-        '{"x-amz-algorithm":"AWS4-HMAC-SHA256"},'
+        f'{{"x-amz-algorithm":"{ALGORITHM}"}},'
         f'{{"x-amz-credential":{_json_str(credential)}}},{{"x-amz-date":{_json_str(amz_date)}}}]}}'
     )
     return binascii.b2a_base64(document.encode(), newline=False).decode("ascii")
@@ -115,7 +118,8 @@ def _length_bound(value: object) -> int:
     # bool is an int in Python but never a length in JSON; S3 also takes numeric strings.
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    # Length first: int() refuses strings over 4300 digits with a ValueError.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
         return int(value)
     raise _invalid("Invalid content-length-range bound")
 
