@@ -9,7 +9,16 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
-from assured_server.api import auth_routes, files_v3, handlers, ops, storage_routes
+from assured_server.api import (
+    auth_routes,
+    files_v1,
+    files_v3,
+    handlers,
+    ops,
+    presign_v1,
+    providers_v1,
+    storage_routes,
+)
 from assured_server.api.middleware import EdgeMiddleware
 from assured_server.config import Settings
 from assured_server.db.migrate import migrate
@@ -49,7 +58,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True, sweep: bool =
     )
     app.state.services = services
     handlers.install(app)
-    for module in (ops, auth_routes, files_v3, storage_routes):
+    for module in (ops, auth_routes, files_v1, files_v3, presign_v1, providers_v1, storage_routes):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     return app

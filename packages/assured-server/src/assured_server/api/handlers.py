@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
 from assured_server.api.middleware import request_id_of
@@ -60,8 +61,14 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _client_gone(_request: Request, _exc: Exception) -> Response:
+    # Nobody is left to read an answer; this only keeps a hang-up out of the error log.
+    return Response(status_code=400)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(S3Error, _s3_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -173,7 +173,12 @@ async def run_json(
     return _json(status, body)
 
 
-def _json(status: int, body: Any) -> Response:
-    from starlette.responses import JSONResponse
+def render(body: Any) -> bytes:
+    """JSON bytes exactly as :class:`~starlette.responses.JSONResponse` renders them."""
+    return json.dumps(
+        body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
 
-    return JSONResponse(body, status_code=status)
+
+def _json(status: int, body: Any) -> Response:
+    return Response(render(body), status_code=status, media_type="application/json")

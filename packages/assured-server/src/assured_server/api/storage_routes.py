@@ -106,6 +106,9 @@ async def post_object(bucket: str, request: Request) -> Response:
     try:
         policy = verify_post(_lookup(creds), form, bucket=bucket, now=now)
     except SigV4Error as exc:
+        if exc.code == "SignatureDoesNotMatch":
+            # The contract names AccessDenied for a POST whose policy signature is bad.
+            raise access_denied(exc.message) from exc
         raise _sig_error(exc) from exc
     key = policy.fields["key"]
     file_id = _file_for_key(key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 
 from assured_server.files.sniff import StreamVerifier
@@ -42,6 +42,7 @@ async def ingest(
     content_type: str,
     max_bytes: int,
     min_bytes: int = 1,
+    before_commit: Callable[[], Awaitable[None]] | None = None,
 ) -> Ingested:
     """Stream ``chunks`` into ``key``, refusing oversize, undersize and mismatched content.
 
@@ -49,6 +50,8 @@ async def ingest(
     cancellation when the client goes away) the partial object is thrown away, so the key shows
     either nothing or the complete verified object. Raises :class:`TooLarge`, :class:`TooSmall`,
     :class:`~assured_server.files.sniff.ContentMismatch`, ``ObjectExists`` or storage errors.
+    ``before_commit`` runs once the bytes are verified and before they become visible: what it
+    raises (say, a form field after the file that refuses the request) discards them.
     """
     verifier = StreamVerifier(content_type)
     held: list[bytes] = []
@@ -67,11 +70,14 @@ async def ingest(
             if verifier.head_checked:
                 writer = await _open_with(storage, key, held)
                 held = []
-        sha256 = verifier.finish()
+        # Too small first: an empty body is "nothing sent", not "the wrong kind of bytes".
         if verifier.size < min_bytes:
             raise TooSmall(min_bytes)
+        sha256 = verifier.finish()
         if writer is None:
             writer = await _open_with(storage, key, held)
+        if before_commit is not None:
+            await before_commit()
         await writer.commit()
     except BaseException:
         if writer is not None:

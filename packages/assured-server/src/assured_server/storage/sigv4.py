@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -119,14 +120,22 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
+# Two-digit fields looked up, not formatted: four times faster than strftime.
+_DD = tuple(f"{n:02}" for n in range(100))
+
+
 @lru_cache(maxsize=8)
 def _timestamps(epoch: int, expires_in: int) -> tuple[str, str]:
-    # SigV4 times have whole seconds, so every signature made within one second shares these:
-    # formatting them is a fifth of the cost of presigning.
-    t = datetime.fromtimestamp(epoch, UTC)
+    # SigV4 times are whole seconds, so every signature of one second shares these strings.
+    t, e = time.gmtime(epoch), time.gmtime(epoch + expires_in)
+    amz_date = f"{t.tm_year:04}{_DD[t.tm_mon]}{_DD[t.tm_mday]}T{_DD[t.tm_hour]}"
+    expiration = f"{e.tm_year:04}-{_DD[e.tm_mon]}-{_DD[e.tm_mday]}T{_DD[e.tm_hour]}"
     # The policy expiration carries milliseconds as in the AWS documentation (boto3 writes
     # none); S3 accepts both.
-    return f"{t:{_AMZ_DATE}}", f"{t + timedelta(seconds=expires_in):%Y-%m-%dT%H:%M:%S.000Z}"
+    return (
+        f"{amz_date}{_DD[t.tm_min]}{_DD[t.tm_sec]}Z",
+        f"{expiration}:{_DD[e.tm_min]}:{_DD[e.tm_sec]}.000Z",
+    )
 
 
 def _utc(now: datetime) -> datetime:

@@ -1,0 +1,262 @@
+"""``POST /api/v1/files/handle/``: the v1 upload, streamed from the socket into storage."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import update
+from starlette.responses import JSONResponse
+
+from assured_server.api import idempotency
+from assured_server.api.deps import Principal, principal, services
+from assured_server.api.multipart import MultipartError, MultipartLimits, MultipartReader, Part
+from assured_server.auth.scopes import FILES_WRITE
+from assured_server.clock import rfc3339, utcnow
+from assured_server.db.models import StoredFile
+from assured_server.errors import ApiError, ErrorCode, invalid, missing
+from assured_server.files import lifecycle
+from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
+from assured_server.files.records import AVAILABLE, PENDING, storage_key
+from assured_server.files.sniff import ContentMismatch
+from assured_server.files.v1_form import UploadForm
+from assured_server.files.views import storage_url
+from assured_server.services import Services
+
+router = APIRouter(prefix="/api/v1/files", tags=["files (v1)"])
+Caller = Annotated[Principal, Depends(principal)]
+FORM_LIMITS = MultipartLimits(max_parts=8, max_part_header_bytes=8192, max_field_bytes=1024)
+# Room for the form's own framing and small fields on top of the file itself.
+FORM_OVERHEAD = 64 << 10
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        ErrorCode.FILE_TOO_LARGE, f"The file is larger than the maximum of {limit} bytes."
+    )
+
+
+class _Fingerprint:
+    """Digest of a form as "the same request": parts' names, filenames, types and contents.
+
+    Entries keep body order; a file's entry gets its content digest once the file is read.
+    """
+
+    def __init__(self) -> None:
+        self._entries: list[list[str]] = []
+
+    def add(self, part: Part, content_sha256: str = "") -> int:
+        self._entries.append(
+            [part.name, part.filename or "", part.content_type or "", content_sha256]
+        )
+        return len(self._entries) - 1
+
+    def set_content(self, index: int, content_sha256: str) -> None:
+        self._entries[index][3] = content_sha256
+
+    def hexdigest(self) -> str:
+        digest = hashlib.sha256(b"multipart:")
+        for entry in self._entries:
+            for value in entry:
+                encoded = value.encode("utf-8", "surrogatepass")
+                digest.update(len(encoded).to_bytes(8, "big") + encoded)
+        return digest.hexdigest()
+
+
+@router.post("/handle/", status_code=201, summary="Upload a PDF, PNG or JPEG (streamed)")
+async def handle(request: Request, who: Caller) -> Response:
+    """Stream the ``file`` part into storage, verified on the fly; 201 with its ``s3://`` URI."""
+    who.require(FILES_WRITE)
+    svc = services(request)
+    limit = svc.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
+        raise _too_large(limit)
+    guard = await idempotency.begin(svc, request, who.account_id)
+    try:
+        reader = MultipartReader(
+            request.stream(), request.headers.get("content-type", ""), FORM_LIMITS
+        )
+        if guard is not None and guard.is_repeat:
+            return guard.replay(await _fingerprint_only(reader, limit))
+        status, body, fingerprint = await _upload(svc, who, reader)
+    except MultipartError as exc:
+        if guard is not None and not guard.is_repeat:
+            await guard.abandon()
+        raise invalid(f"The request is not a valid multipart form: {exc.message}") from exc
+    except BaseException:
+        if guard is not None and not guard.is_repeat:
+            await guard.abandon()
+        raise
+    if guard is not None:
+        await guard.finish(fingerprint, status, body)
+    return JSONResponse(body, status_code=status)
+
+
+async def _upload(
+    svc: Services, who: Principal, reader: MultipartReader
+) -> tuple[int, dict[str, Any], str]:
+    form = UploadForm()
+    fingerprint = _Fingerprint()
+    parts = aiter(reader)
+    pending: list[StoredFile] = []  # the row once the file part starts, for clean-up
+    try:
+        async for part in parts:
+            form.note_part(part.name)
+            if part.name == "file":
+                row = await _receive_file(svc, who, form, fingerprint, part, parts, pending)
+                break
+            await _field(form, fingerprint, part)
+        else:
+            raise missing("file")
+    except TooLarge as exc:
+        await _forget(svc, pending)
+        raise _too_large(exc.limit) from exc
+    except TooSmall as exc:
+        await _forget(svc, pending)
+        raise missing("file") from exc
+    except ContentMismatch as exc:
+        await _forget(svc, pending)
+        raise ApiError(ErrorCode.CONTENT_MISMATCH, str(exc), field="file") from exc
+    except BaseException:
+        await _forget(svc, pending)
+        raise
+    return 201, _v1_body(svc, row), fingerprint.hexdigest()
+
+
+async def _field(form: UploadForm, fingerprint: _Fingerprint, part: Part) -> None:
+    value = await _text(part)
+    fingerprint.add(part, hashlib.sha256(value.encode()).hexdigest())
+    setattr(form, part.name, value)
+
+
+async def _receive_file(
+    svc: Services,
+    who: Principal,
+    form: UploadForm,
+    fingerprint: _Fingerprint,
+    part: Part,
+    parts: AsyncIterator[Part],
+    pending: list[StoredFile],
+) -> StoredFile:
+    """Stream the file part into storage; the parts after it are read before the commit."""
+    entry = fingerprint.add(part)
+    content_type = form.file_type(part.filename)
+    form.part_type = part.content_type
+    maximum = svc.settings.max_expiration_seconds
+    row = lifecycle.new_row(
+        lifecycle.NewFile(
+            who.account_id, form.file_name or "", content_type.name, "v1", form.expires_in(maximum)
+        ),
+        now=utcnow(),
+        upload_window=svc.settings.upload_url_ttl,
+    )
+    # Recorded as pending first: if the process dies mid-upload, the sweeper finds the row and
+    # cleans up; bytes never exist without a row that accounts for them.
+    async with svc.db.write() as session:
+        session.add(row)
+    pending.append(row)
+
+    async def rest_of_form() -> None:
+        async for later in parts:
+            form.note_part(later.name)
+            await _field(form, fingerprint, later)
+        form.check_declared(content_type)
+        row.expires_at = _expiry(row, form.expires_in(maximum))
+
+    ingested = await ingest(
+        svc.storage,
+        storage_key(row.id),
+        _chunks(part),
+        content_type=content_type.name,
+        max_bytes=svc.settings.max_upload_bytes,
+        before_commit=rest_of_form,
+    )
+    fingerprint.set_content(entry, ingested.sha256)
+    await _record(svc, row, ingested)
+    return row
+
+
+async def _record(svc: Services, row: StoredFile, ingested: Ingested) -> None:
+    """``pending`` → ``available``, with the expiry the whole form settled on."""
+    async with svc.db.write() as session:
+        await session.execute(
+            update(StoredFile)
+            .where(StoredFile.id == row.id, StoredFile.status == PENDING)
+            .values(
+                status=AVAILABLE,
+                size=ingested.size,
+                sha256=ingested.sha256,
+                uploaded_at=utcnow(),
+                expires_at=row.expires_at,
+                upload_expires_at=None,
+            )
+        )
+        fresh = await session.get(StoredFile, row.id, populate_existing=True)
+    if fresh is None:
+        raise ApiError(ErrorCode.INTERNAL_ERROR)
+    row.size, row.sha256, row.uploaded_at = fresh.size, fresh.sha256, fresh.uploaded_at
+
+
+def _expiry(row: StoredFile, expires_in: int | None) -> datetime | None:
+    return row.created_at + timedelta(seconds=expires_in) if expires_in else None
+
+
+async def _forget(svc: Services, pending: list[StoredFile]) -> None:
+    """Remove the pending row (and any bytes) of a refused upload: nothing half-done stays."""
+    if not pending:
+        return
+    row = pending[0]
+    with anyio.CancelScope(shield=True):
+        await svc.storage.delete(storage_key(row.id))
+        async with svc.db.write() as session:
+            current = await session.get(StoredFile, row.id)
+            if current is not None:
+                await session.delete(current)
+
+
+async def _text(part: Part) -> str:
+    try:
+        return (await part.read_field()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid(f"Form part {part.name!r} must be UTF-8 text.", field=part.name) from exc
+    except MultipartError as exc:
+        if exc.reason == "field_too_large":
+            raise invalid(f"Form part {part.name!r} is too long.", field=part.name) from exc
+        raise
+
+
+async def _chunks(part: Part) -> AsyncIterator[bytes]:
+    async for chunk in part:
+        yield chunk
+
+
+async def _fingerprint_only(reader: MultipartReader, limit: int) -> str:
+    """Hash a repeated form without keeping it, to tell a replay from a different request."""
+    fingerprint = _Fingerprint()
+    async for part in reader:
+        digest, size = hashlib.sha256(), 0
+        async for chunk in part:
+            size += len(chunk)
+            if size > limit + FORM_OVERHEAD:
+                raise _too_large(limit)
+            digest.update(chunk)
+        fingerprint.add(part, digest.hexdigest())
+    return fingerprint.hexdigest()
+
+
+def _v1_body(svc: Services, row: StoredFile) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "file_url": storage_url(svc.settings.bucket, row.id),
+        "filename": row.file_name,
+        "mime_type": row.content_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "created_at": rfc3339(row.created_at),
+        "expires_at": rfc3339(row.expires_at),
+    }
