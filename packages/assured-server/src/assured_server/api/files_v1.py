@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -26,7 +27,9 @@ from assured_server.files.sniff import ContentMismatch
 from assured_server.files.v1_form import UploadForm
 from assured_server.files.views import storage_url
 from assured_server.services import Services
+from assured_server.storage.base import StorageError
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/files", tags=["files (v1)"])
 Caller = Annotated[Principal, Depends(principal)]
 FORM_LIMITS = MultipartLimits(max_parts=8, max_part_header_bytes=8192, max_field_bytes=1024)
@@ -212,7 +215,11 @@ async def _forget(svc: Services, pending: list[StoredFile]) -> None:
         return
     row = pending[0]
     with anyio.CancelScope(shield=True):
-        await svc.storage.delete(storage_key(row.id))
+        try:
+            await svc.storage.delete(storage_key(row.id))
+        except StorageError:
+            # The writer already threw its bytes away; the sweeper retries anything left.
+            log.warning("could not delete the bytes of refused upload %s", row.id)
         async with svc.db.write() as session:
             current = await session.get(StoredFile, row.id)
             if current is not None:

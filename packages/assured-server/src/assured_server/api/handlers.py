@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from assured_server.api.middleware import request_id_of
 from assured_server.api.s3errors import S3Error, s3_error_response
 from assured_server.errors import ApiError, ErrorCode
+from assured_server.storage.base import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def error_response(request: Request, error: ApiError) -> JSONResponse:
@@ -33,15 +41,54 @@ async def _s3_error(request: Request, exc: Exception) -> Response:
     return s3_error_response(exc, request_id_of(request.scope), head=request.method == "HEAD")
 
 
+def _allowed_methods(request: Request, exc: HTTPException) -> dict[str, str]:
+    """The ``Allow`` header of a 405: the methods of every route on this path.
+
+    Starlette names only the first route whose path matches, but FastAPI makes one route per
+    method, so that header would leave out the others.
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    headers = dict(exc.headers or {})
+    if methods:
+        headers["Allow"] = ", ".join(sorted(methods))
+    return headers
+
+
+def _storage_http_error(request: Request, exc: HTTPException) -> Response:
+    # S3 clients parse XML errors, whatever layer answers under /storage/.
+    if exc.status_code == 405:
+        error = S3Error(
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            405,
+            Method=request.method,
+        )
+    elif exc.status_code == 404:
+        error = S3Error("NoSuchKey", "The specified key does not exist.", 404)
+    else:
+        error = S3Error("InvalidRequest", str(exc.detail), 400)
+    response = s3_error_response(error, request_id_of(request.scope), head=request.method == "HEAD")
+    if exc.status_code == 405:
+        response.headers.update(_allowed_methods(request, exc))
+    return response
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    if request.scope["path"].startswith("/storage/"):
+        return _storage_http_error(request, exc)
     if exc.status_code == 404:
         error = ApiError(ErrorCode.NOT_FOUND)
     elif exc.status_code == 405:
         error = ApiError(
             ErrorCode.METHOD_NOT_ALLOWED,
             f"Method {request.method} is not allowed here.",
-            headers=dict(exc.headers or {}),
+            headers=_allowed_methods(request, exc),
         )
     else:
         error = ApiError(ErrorCode.INVALID_REQUEST, str(exc.detail))
@@ -61,6 +108,35 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _is_storage_path(request: Request) -> bool:
+    return request.url.path.startswith("/storage/")
+
+
+async def _storage_down(request: Request, exc: Exception) -> Response:
+    log.warning("storage unavailable: %s", type(exc).__name__)
+    if _is_storage_path(request):
+        error = S3Error("ServiceUnavailable", "Please reduce your request rate.", 503)
+        response = s3_error_response(error, request_id_of(request.scope))
+        response.headers["Retry-After"] = "5"
+        return response
+    return error_response(
+        request, ApiError(ErrorCode.STORAGE_UNAVAILABLE, headers={"Retry-After": "5"})
+    )
+
+
+async def _database_down(request: Request, exc: Exception) -> Response:
+    # Only the exception type: driver messages can carry connection strings.
+    log.warning("database unavailable: %s", type(exc).__name__)
+    if _is_storage_path(request):
+        error = S3Error("ServiceUnavailable", "Please reduce your request rate.", 503)
+        response = s3_error_response(error, request_id_of(request.scope))
+        response.headers["Retry-After"] = "5"
+        return response
+    return error_response(
+        request, ApiError(ErrorCode.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+    )
+
+
 async def _client_gone(_request: Request, _exc: Exception) -> Response:
     # Nobody is left to read an answer; this only keeps a hang-up out of the error log.
     return Response(status_code=400)
@@ -69,6 +145,11 @@ async def _client_gone(_request: Request, _exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(ClientDisconnect, _client_gone)
+    app.add_exception_handler(StorageUnavailable, _storage_down)
+    # Connection failures and lock timeouts; integrity errors are bugs and stay 500s.
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(InterfaceError, _database_down)
+    app.add_exception_handler(PoolTimeout, _database_down)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(S3Error, _s3_error)
     app.add_exception_handler(HTTPException, _http_error)

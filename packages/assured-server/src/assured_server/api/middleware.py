@@ -22,6 +22,8 @@ log = logging.getLogger("assured_server.access")
 MAX_HEADER_BYTES = 8 << 10
 MAX_HEADERS_TOTAL = 32 << 10
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,200}")
+_JSON = b"application/json"
+_JSON_UTF8 = b"application/json; charset=utf-8"
 
 
 class EdgeMiddleware:
@@ -44,7 +46,15 @@ class EdgeMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+                # JSON leaves as application/json; charset=utf-8 (the contract), whichever
+                # response class rendered it.
+                headers = [
+                    (name, _JSON_UTF8)
+                    if value == _JSON and name.lower() == b"content-type"
+                    else (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != b"x-request-id"
+                ]
                 headers.append((b"x-request-id", header_id))
                 message = {**message, "headers": headers}
             await send(message)

@@ -12,7 +12,8 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,7 +68,8 @@ class FilesystemStorage(StorageBackend):
     async def open_writer(self, key: str) -> ObjectWriter:
         """Open a temporary file next to the final path."""
         final = self.path_of(key)
-        return await anyio.to_thread.run_sync(_FileWriter.open, final)
+        with _unavailable_on_os_error():
+            return await anyio.to_thread.run_sync(_FileWriter.open, final)
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Stream a byte range of the file in 256 KiB chunks."""
@@ -76,6 +78,8 @@ class FilesystemStorage(StorageBackend):
             handle = await anyio.to_thread.run_sync(path.open, "rb")
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
+        except OSError as exc:
+            raise StorageUnavailable(exc.strerror or "storage I/O error") from exc
         try:
             await anyio.to_thread.run_sync(handle.seek, start)
             remaining = None if end is None else end - start + 1
@@ -97,6 +101,8 @@ class FilesystemStorage(StorageBackend):
             stat = await anyio.to_thread.run_sync(path.stat)
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
+        except OSError as exc:
+            raise StorageUnavailable(exc.strerror or "storage I/O error") from exc
         # A file never changes after commit, so its inode and size identify its content.
         tag = hashlib.sha256(
             f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}".encode()
@@ -111,7 +117,8 @@ class FilesystemStorage(StorageBackend):
     async def delete(self, key: str) -> None:
         """Unlink the file and fsync its directory so the removal is durable too."""
         path = self.path_of(key)
-        await anyio.to_thread.run_sync(_unlink_durably, path)
+        with _unavailable_on_os_error():
+            await anyio.to_thread.run_sync(_unlink_durably, path)
 
     def presign_get(
         self, key: str, *, expires_in: int, response_params: Mapping[str, str], now: datetime
@@ -150,10 +157,10 @@ class FilesystemStorage(StorageBackend):
         )
 
     async def ping(self) -> None:
-        """The data dir must exist and be writable."""
-        ok = await anyio.to_thread.run_sync(os.access, self.root, os.W_OK)
+        """The storage folder must exist, be writable and have free space."""
+        ok = await anyio.to_thread.run_sync(_usable_dir, self.root)
         if not ok:
-            raise StorageUnavailable(f"{self.root} is not writable")
+            raise StorageUnavailable("the storage folder is missing, read-only or full")
 
     async def sweep_temps(self) -> int:
         """Remove temporary files older than a day (an upload that hung, a killed worker)."""
@@ -179,7 +186,12 @@ class _FileWriter(ObjectWriter):
     async def write(self, data: bytes) -> None:
         self._buffer += data
         if len(self._buffer) >= WRITE_BUFFER:
-            await self._flush()
+            try:
+                with _unavailable_on_os_error():
+                    await self._flush()
+            except BaseException:
+                await self.abort()
+                raise
 
     async def _flush(self) -> None:
         if not self._buffer:
@@ -192,8 +204,9 @@ class _FileWriter(ObjectWriter):
 
     async def commit(self, *, overwrite: bool = False) -> None:
         try:
-            await self._flush()
-            await anyio.to_thread.run_sync(self._commit_sync, overwrite)
+            with _unavailable_on_os_error():
+                await self._flush()
+                await anyio.to_thread.run_sync(self._commit_sync, overwrite)
         except BaseException:
             await self.abort()
             raise
@@ -224,6 +237,26 @@ class _FileWriter(ObjectWriter):
         # Shielded: a cancelled request must still remove its temporary file.
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_discard, fd, self._temp)
+
+
+@contextmanager
+def _unavailable_on_os_error() -> Iterator[None]:
+    """A full or failing disk is the store being unavailable (503), not a bug (500)."""
+    try:
+        yield
+    except (FileExistsError, FileNotFoundError, ObjectExists):
+        raise
+    except OSError as exc:
+        log.error("filesystem storage error: %s", exc.strerror or type(exc).__name__)
+        raise StorageUnavailable(exc.strerror or "storage I/O error") from exc
+
+
+def _usable_dir(path: Path) -> bool:
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return False
+    return path.is_dir() and os.access(path, os.W_OK) and stat.f_bavail > 0
 
 
 def _write_all(fd: int, data: bytearray) -> None:
