@@ -8,7 +8,7 @@ import sys
 
 import psutil
 
-from bench import direct_upload
+from bench import direct_upload, proxied_upload
 
 GIB = 1 << 30
 
@@ -21,15 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     size = GIB // 4 if args.quick else GIB
     rows: list[tuple[str, str, str]] = []
 
-    result = direct_upload.run(size)
-    rows.append(
-        (
-            f"Direct upload, {size // (1 << 20)} MiB to /storage (pre-signed form)",
-            f"{result['mb_per_s']:.0f} MB/s, server peak RSS {result['peak_rss_mib']:.0f} MiB "
-            f"(idle {result['baseline_rss_mib']:.0f} MiB)",
-            "peak RSS < 100 MiB: " + ("met" if result["peak_rss_mib"] < 100 else "MISSED"),
+    for label, module in (
+        ("Proxied upload, {} MiB through /api/v1/files/handle/", proxied_upload),
+        ("Direct upload, {} MiB to /storage (pre-signed form)", direct_upload),
+    ):
+        result = module.run(size)
+        rows.append(
+            (
+                label.format(size // (1 << 20)),
+                f"{result['mb_per_s']:.0f} MB/s, server peak RSS {result['peak_rss_mib']:.0f} MiB "
+                f"(idle {result['baseline_rss_mib']:.0f} MiB)",
+                "peak RSS < 100 MiB: " + ("met" if result["peak_rss_mib"] < 100 else "MISSED"),
+            )
         )
-    )
 
     print(
         f"Machine: {platform.platform()}, {psutil.cpu_count()} CPUs, "
