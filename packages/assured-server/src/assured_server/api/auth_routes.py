@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from assured_server.api.body import StrictBody, read_json
+from assured_server.api.body import StrictBody, documented, read_json
 from assured_server.api.deps import services
 from assured_server.auth import accounts
 from assured_server.auth.tokens import Claims, InvalidToken
@@ -32,7 +32,11 @@ def _bad_credentials() -> ApiError:
     return ApiError(ErrorCode.UNAUTHORIZED, "No active account found with the given credentials.")
 
 
-@router.post("/token/", summary="Exchange credentials for an access and a refresh token")
+@router.post(
+    "/token/",
+    summary="Exchange credentials for an access and a refresh token",
+    openapi_extra=documented(TokenRequest),
+)
 async def obtain_token(request: Request) -> dict[str, object]:
     """``{"username","password"}`` or ``{"api_key"}`` → access and refresh tokens."""
     svc = services(request)
@@ -74,7 +78,11 @@ async def _verified_refresh(request: Request) -> Claims:
     return claims
 
 
-@router.post("/token/refresh/", summary="A new access token for a refresh token")
+@router.post(
+    "/token/refresh/",
+    summary="A new access token for a refresh token",
+    openapi_extra=documented(RefreshRequest),
+)
 async def refresh_token(request: Request) -> dict[str, object]:
     """``{"refresh"}`` → a new access token, unless revoked or its subject is gone."""
     svc = services(request)
@@ -87,7 +95,12 @@ async def refresh_token(request: Request) -> dict[str, object]:
     return {"access": svc.tokens.issue_access(claims), "expires_in": svc.settings.access_token_ttl}
 
 
-@router.post("/token/revoke/", status_code=204, summary="Revoke a refresh token")
+@router.post(
+    "/token/revoke/",
+    status_code=204,
+    summary="Revoke a refresh token",
+    openapi_extra=documented(RefreshRequest),
+)
 async def revoke_token(request: Request) -> Response:
     """``{"refresh"}`` → 204; the token no longer refreshes."""
     svc = services(request)

@@ -70,7 +70,29 @@ class _Fingerprint:
         return digest.hexdigest()
 
 
-@router.post("/handle/", status_code=201, summary="Upload a PDF, PNG or JPEG (streamed)")
+@router.post(
+    "/handle/",
+    status_code=201,
+    summary="Upload a PDF, PNG or JPEG (streamed)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "mime_type": {"type": "string"},
+                            "expiration": {"type": "string", "example": "30d"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 async def handle(request: Request, who: Caller) -> Response:
     """Stream the ``file`` part into storage, verified on the fly; 201 with its ``s3://`` URI."""
     who.require(FILES_WRITE)

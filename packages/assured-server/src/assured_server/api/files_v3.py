@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
 from assured_server.api import idempotency
-from assured_server.api.body import RequiredStr, StrictBody, parse_json, read_raw
+from assured_server.api.body import RequiredStr, StrictBody, documented, parse_json, read_raw
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.query import int_param, one_of_param, uuid_param
 from assured_server.auth.scopes import FILES_READ, FILES_WRITE
@@ -43,7 +43,12 @@ def _caller(account_id: str, scope: str, who: Principal) -> Principal:
     return who
 
 
-@router.post("", status_code=201, summary="Create a pre-signed upload")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a pre-signed upload",
+    openapi_extra=documented(CreateUpload),
+)
 async def create_upload(account_id: str, request: Request, who: Caller) -> Response:
     """Validate the declaration, record a pending file, and sign a POST policy for it."""
     _caller(account_id, FILES_WRITE, who)
