@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TEST_MAX_UPLOAD, Api, pdf_bytes, png_bytes, sha256, stored_objects
+from server_helpers import TEST_MAX_UPLOAD, Api, pdf_bytes, png_bytes, sha256, stored_objects
 
 from assured_server.testing import ServerProcess
 
@@ -255,7 +255,7 @@ def test_scopes_and_auth_are_enforced(server: ServerProcess, api: Api) -> None:
 def test_100_concurrent_uploads_all_succeed_with_exact_sizes_and_digests(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    from conftest import make_api
+    from server_helpers import make_api
 
     api = make_api(server, server.new_account("concurrent"))
     token = api.client.headers["authorization"]
@@ -284,7 +284,7 @@ def test_100_concurrent_uploads_all_succeed_with_exact_sizes_and_digests(
 
 
 def test_concurrent_replays_of_one_key_create_exactly_one_file(server: ServerProcess) -> None:
-    from conftest import make_api
+    from server_helpers import make_api
 
     api = make_api(server, server.new_account("idem"))
     token = api.client.headers["authorization"]

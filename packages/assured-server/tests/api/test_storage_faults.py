@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import make_api, pdf_bytes
+from server_helpers import make_api, pdf_bytes
 
 from assured_server.testing import ServerProcess
 

@@ -12,7 +12,7 @@ import botocore.signers
 import httpx
 import pytest
 from botocore.config import Config
-from conftest import TEST_MAX_UPLOAD, Api, pdf_bytes, sha256
+from server_helpers import TEST_MAX_UPLOAD, Api, pdf_bytes, sha256
 
 from assured_server.testing import ServerProcess
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import make_api, pdf_bytes, sha256, stored_objects
+from server_helpers import make_api, pdf_bytes, sha256, stored_objects
 
 from assured_server.testing import ServerProcess
 

@@ -1,0 +1,169 @@
+"""The Python SDK of Assured: upload provider documents and manage files.
+
+    from assured import AssuredClient
+
+    async with AssuredClient() as client:
+        document = await client.provider_profile.upload_and_associate_document(...)
+
+``Assured`` is the same client for synchronous code. Errors live in ``assured.exceptions``,
+the wire models in ``assured.models.files`` and ``assured.models.provider_profile``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from assured._constants import DEFAULT_BASE_URL
+from assured._version import __version__
+from assured.exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    AssuredAPIError,
+    AssuredError,
+    AssuredValidationError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FileProcessingTimeoutError,
+    FileRejectedError,
+    GoneError,
+    InternalServerError,
+    MissingCredentialsError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnsupportedFileFormatError,
+    error_class_for_status,
+)
+
+if TYPE_CHECKING:
+    from assured._client import Assured, AssuredClient
+    from assured._download import DownloadDestination
+    from assured._pagination import AsyncPaginator, SyncPaginator
+    from assured._streams import BinaryReadable, FileContent, ProgressCallback
+    from assured.models.files import (
+        DownloadURL,
+        File,
+        FilePage,
+        FileStatus,
+        FileUpload,
+        PresignedURL,
+        UploadTicket,
+    )
+    from assured.models.provider_profile import (
+        ProviderDocument,
+        ProviderDocumentCreate,
+        ProviderDocumentPage,
+        ProviderProfile,
+        ProviderProfileCreate,
+        ProviderProfilePage,
+        ProviderProfileUpdate,
+    )
+    from assured.resources.files import AsyncFiles, Files
+    from assured.resources.provider_profile import AsyncProviderProfiles, ProviderProfiles
+
+# Loaded on first access: ``import assured`` stays cheap (no httpx, no pydantic) until a client
+# or a model is actually used, which keeps CLI start-up and ``import assured`` fast.
+_LAZY: dict[str, str] = {
+    "Assured": "assured._client",
+    "AssuredClient": "assured._client",
+    "DownloadDestination": "assured._download",
+    "AsyncPaginator": "assured._pagination",
+    "SyncPaginator": "assured._pagination",
+    "BinaryReadable": "assured._streams",
+    "FileContent": "assured._streams",
+    "ProgressCallback": "assured._streams",
+    "AsyncFiles": "assured.resources.files",
+    "Files": "assured.resources.files",
+    "AsyncProviderProfiles": "assured.resources.provider_profile",
+    "ProviderProfiles": "assured.resources.provider_profile",
+    **{
+        name: "assured.models.files"
+        for name in (
+            "DownloadURL",
+            "File",
+            "FilePage",
+            "FileStatus",
+            "FileUpload",
+            "PresignedURL",
+            "UploadTicket",
+        )
+    },
+    **{
+        name: "assured.models.provider_profile"
+        for name in (
+            "ProviderDocument",
+            "ProviderDocumentCreate",
+            "ProviderDocumentPage",
+            "ProviderProfile",
+            "ProviderProfileCreate",
+            "ProviderProfilePage",
+            "ProviderProfileUpdate",
+        )
+    },
+}
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIConnectionError",
+    "APITimeoutError",
+    "Assured",
+    "AssuredAPIError",
+    "AssuredClient",
+    "AssuredError",
+    "AssuredValidationError",
+    "AsyncFiles",
+    "AsyncPaginator",
+    "AsyncProviderProfiles",
+    "AuthenticationError",
+    "BadRequestError",
+    "BinaryReadable",
+    "ConflictError",
+    "DownloadDestination",
+    "DownloadURL",
+    "File",
+    "FileContent",
+    "FilePage",
+    "FileProcessingTimeoutError",
+    "FileRejectedError",
+    "FileStatus",
+    "FileUpload",
+    "Files",
+    "GoneError",
+    "InternalServerError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PresignedURL",
+    "ProgressCallback",
+    "ProviderDocument",
+    "ProviderDocumentCreate",
+    "ProviderDocumentPage",
+    "ProviderProfile",
+    "ProviderProfileCreate",
+    "ProviderProfilePage",
+    "ProviderProfileUpdate",
+    "ProviderProfiles",
+    "RateLimitError",
+    "SyncPaginator",
+    "UnsupportedFileFormatError",
+    "UploadTicket",
+    "__version__",
+    "error_class_for_status",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'assured' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

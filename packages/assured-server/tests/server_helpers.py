@@ -1,0 +1,168 @@
+"""Helpers of the server tests (a module with a unique name: several conftest.py files exist)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from assured_server.testing import Credentials, ServerProcess
+
+# Small limits keep the over-limit tests fast; the 1 GiB runs live in bench/.
+TEST_MAX_UPLOAD = 1 << 20
+
+
+@dataclass
+class Api:
+    """An httpx client for one account of a running server, with contract helpers."""
+
+    server: ServerProcess
+    creds: Credentials
+    client: httpx.Client
+
+    @property
+    def account_id(self) -> str:
+        """The account these calls act for."""
+        return self.creds.account_id
+
+    @property
+    def files_path(self) -> str:
+        """``/v3/accounts/<id>/files``."""
+        return f"/v3/accounts/{self.account_id}/files"
+
+    def create_upload(self, **body: Any) -> httpx.Response:
+        """``POST /v3/accounts/{id}/files`` with ``body`` as JSON."""
+        return self.client.post(self.files_path, json=body)
+
+    def created(
+        self, file_name: str = "doc.pdf", content_type: str = "application/pdf", **extra: Any
+    ) -> dict[str, Any]:
+        """Create an upload that must succeed; returns the 201 body."""
+        response = self.create_upload(fileName=file_name, contentType=content_type, **extra)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def post_form(
+        self,
+        ticket: dict[str, Any],
+        content: bytes,
+        *,
+        file_name: str = "upload.bin",
+        fields: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST every field of ``ticket`` (or ``fields``) then ``file``, as ``curl -F`` does."""
+        form = fields if fields is not None else ticket["fields"]
+        return httpx.post(
+            ticket["uploadUrl"],
+            data=form,
+            files={"file": (file_name, content, "application/octet-stream")},
+            timeout=30,
+        )
+
+    def get_file(self, file_id: str) -> httpx.Response:
+        """``GET`` one file."""
+        return self.client.get(f"{self.files_path}/{file_id}")
+
+    def file_count(self) -> int:
+        """How many files the account lists (all statuses, every page)."""
+        total, cursor = 0, None
+        for _ in range(1000):
+            params: dict[str, Any] = {"limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.client.get(self.files_path, params=params).json()
+            total += len(page["items"])
+            cursor = page["nextCursor"]
+            if not cursor:
+                return total
+        raise AssertionError("listing did not end within 1000 pages")
+
+    def download_url(self, file_id: str, **params: Any) -> httpx.Response:
+        """``GET …/download-url``."""
+        return self.client.get(f"{self.files_path}/{file_id}/download-url", params=params)
+
+
+def stored_objects(server: ServerProcess) -> list[Path]:
+    """Every file under the storage root, temporary files included."""
+    root = server.data_dir / "objects"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def pdf_bytes(size: int = 2048) -> bytes:
+    """A body that passes the PDF magic check, of exactly ``size`` bytes."""
+    head = b"%PDF-1.7\n"
+    return head + bytes((i * 7 + 3) % 251 for i in range(size - len(head)))
+
+
+def png_bytes(size: int = 1024) -> bytes:
+    """A body that passes the PNG magic check."""
+    head = b"\x89PNG\r\n\x1a\n"
+    return head + bytes((i * 13) % 256 for i in range(size - len(head)))
+
+
+def make_api(server: ServerProcess, creds: Credentials) -> Api:
+    """An :class:`Api` with a fresh token for ``creds``."""
+    client = httpx.Client(
+        base_url=server.base_url,
+        headers={"Authorization": f"Bearer {server.token(creds)}"},
+        timeout=30,
+    )
+    return Api(server, creds, client)
+
+
+ERROR_KEYS = frozenset({"code", "detail", "request_id"})
+
+
+def assert_api_error(
+    response: httpx.Response, status: int, code: str, field: str | None = None
+) -> dict[str, Any]:
+    """The contract's one JSON error shape: status, code, ``field`` when named, no other key."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert set(body) - {"field"} == ERROR_KEYS, body
+    assert body["code"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert body["request_id"] == response.headers["x-request-id"], body
+    if "field" in body:
+        assert isinstance(body["field"], str) and body["field"], body
+    if field is not None:
+        assert body.get("field") == field, body
+    return body
+
+
+def s3_error_code(response: httpx.Response) -> str:
+    """The ``<Code>`` of an S3 XML error (never JSON, never HTML)."""
+    import xml.etree.ElementTree as ET  # noqa: N817 - the usual alias
+
+    assert response.headers["content-type"].startswith("application/xml"), response.headers
+    root = ET.fromstring(response.content)  # noqa: S314 - our own server's answer
+    assert root.tag == "Error", response.text
+    assert root.findtext("RequestId") == response.headers["x-request-id"], response.text
+    return root.findtext("Code") or ""
+
+
+def assert_s3_error(response: httpx.Response, status: int, code: str) -> None:
+    """An S3-style XML error with this status and ``<Code>``."""
+    assert response.status_code == status, response.text
+    assert s3_error_code(response) == code, response.text
+
+
+def storage_credentials(server: ServerProcess) -> Any:
+    """The embedded storage's SigV4 credentials, as the server generated them."""
+    from assured_server.storage.sigv4 import Credentials as SigV4Credentials
+
+    return SigV4Credentials(
+        access_key_id=(server.data_dir / "s3_access_key_id").read_text().strip(),
+        secret_access_key=(server.data_dir / "s3_secret_access_key").read_text().strip(),
+        region="us-east-1",
+    )

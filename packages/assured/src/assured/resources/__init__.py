@@ -1,0 +1,1 @@
+"""The resources of a client: ``client.files`` and ``client.provider_profile``."""

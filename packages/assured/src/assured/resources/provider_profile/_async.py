@@ -1,0 +1,176 @@
+"""``client.provider_profile`` of the async client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from assured._pagination import AsyncPaginator
+from assured._streams import FileContent, ProgressCallback
+from assured.models.provider_profile import (
+    ProviderDocument,
+    ProviderDocumentCreate,
+    ProviderDocumentPage,
+    ProviderProfile,
+    ProviderProfileCreate,
+    ProviderProfilePage,
+    ProviderProfileUpdate,
+)
+from assured.resources.files._requests import check_v1_format
+from assured.resources.provider_profile import _requests as req
+
+if TYPE_CHECKING:
+    from assured._client import AssuredClient
+
+
+class AsyncProviderProfiles:
+    """Provider profiles and their documents (async)."""
+
+    def __init__(self, client: AssuredClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        profile: ProviderProfileCreate | None = None,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        email: str | None = None,
+        npi: str | None = None,
+        specialty: str | None = None,
+    ) -> ProviderProfile:
+        """Create a provider profile, from a ``ProviderProfileCreate`` or keyword fields."""
+        options = req.create_profile(
+            profile,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            npi=npi,
+            specialty=specialty,
+        )
+        return await self._client.request(options, ProviderProfile)
+
+    async def get(self, profile_id: str) -> ProviderProfile:
+        """One provider profile."""
+        return await self._client.request(req.profile(profile_id), ProviderProfile)
+
+    async def update(
+        self,
+        profile_id: str,
+        changes: ProviderProfileUpdate | None = None,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        email: str | None = None,
+        npi: str | None = None,
+        specialty: str | None = None,
+    ) -> ProviderProfile:
+        """Change some fields of a profile (PATCH); to clear one, set it to None in ``changes``."""
+        options = req.update_profile(
+            profile_id,
+            changes,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            npi=npi,
+            specialty=specialty,
+        )
+        return await self._client.request(options, ProviderProfile)
+
+    async def delete(self, profile_id: str) -> None:
+        """Delete a profile and its document associations (their files stay)."""
+        await self._client.request_raw(req.profile(profile_id, "DELETE"))
+
+    async def list_page(
+        self, *, page: int | None = None, page_size: int | None = None
+    ) -> ProviderProfilePage:
+        """One page of profiles, newest first (``page_size`` 1..200)."""
+        options = req.list_profiles(page, page_size)
+        return await self._client.request(options, ProviderProfilePage)
+
+    def list(self, *, page_size: int | None = None) -> AsyncPaginator[ProviderProfile]:
+        """Every profile, newest first, fetching pages as ``async for`` goes."""
+
+        async def fetch(cursor: str | None) -> tuple[list[ProviderProfile], str | None]:
+            page = await self.list_page(page=req.page_number(cursor), page_size=page_size)
+            return req.profile_items(page)
+
+        return AsyncPaginator(fetch)
+
+    async def create_document(
+        self,
+        document: ProviderDocumentCreate | None = None,
+        *,
+        provider: str | None = None,
+        document_name: str | None = None,
+        document_type: str | None = None,
+        document_url: str | None = None,
+    ) -> ProviderDocument:
+        """Associate an uploaded file (its ``s3://`` URI) with a provider profile."""
+        options = req.create_document(
+            document,
+            provider=provider,
+            document_name=document_name,
+            document_type=document_type,
+            document_url=document_url,
+        )
+        return await self._client.request(options, ProviderDocument)
+
+    async def get_document(self, document_id: str) -> ProviderDocument:
+        """One provider document."""
+        return await self._client.request(req.document(document_id), ProviderDocument)
+
+    async def delete_document(self, document_id: str) -> None:
+        """Delete a document association (the file itself stays)."""
+        await self._client.request_raw(req.document(document_id, "DELETE"))
+
+    async def list_documents_page(
+        self,
+        *,
+        provider: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> ProviderDocumentPage:
+        """One page of documents, newest first, optionally of one provider."""
+        options = req.list_documents(provider, page, page_size)
+        return await self._client.request(options, ProviderDocumentPage)
+
+    def list_documents(
+        self, provider: str | None = None, *, page_size: int | None = None
+    ) -> AsyncPaginator[ProviderDocument]:
+        """Every document (of one provider, if given), fetching pages as ``async for`` goes."""
+
+        async def fetch(cursor: str | None) -> tuple[list[ProviderDocument], str | None]:
+            page = await self.list_documents_page(
+                provider=provider, page=req.page_number(cursor), page_size=page_size
+            )
+            return req.document_items(page)
+
+        return AsyncPaginator(fetch)
+
+    async def upload_and_associate_document(
+        self,
+        provider_id: str,
+        file_content: FileContent,
+        filename: str,
+        document_name: str,
+        document_type: str,
+        mime_type: str | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> ProviderDocument:
+        """Upload a PDF, PNG or JPEG and associate it with a provider, in one call.
+
+        The extension is checked first: anything else raises ``UnsupportedFileFormatError``
+        (a ``ValueError``) before any request is sent.
+        """
+        check_v1_format(filename)
+        upload = await self._client.files.upload(
+            file_content, filename=filename, mime_type=mime_type, progress=progress
+        )
+        document = ProviderDocumentCreate(
+            provider=provider_id,
+            document_name=document_name,
+            document_type=document_type,
+            document_url=upload.file_url,
+        )
+        return await self.create_document(document)
