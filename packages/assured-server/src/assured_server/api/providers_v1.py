@@ -73,7 +73,8 @@ def _optional_not_blank(value: str) -> str:
     return value
 
 
-# The length limit comes before the blank check so that an overlong value reads as too long.
+# RequiredStr's blank check, placed after the length limit so that an overlong value reads as
+# too long rather than as some other invalid value.
 Name = Annotated[str, StringConstraints(max_length=NAME_MAX), AfterValidator(_not_blank)]
 Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX), AfterValidator(_email)]
 Npi = Annotated[str, AfterValidator(_npi)]

@@ -1,0 +1,102 @@
+"""Helpers shared by the v1 tests: files in each state, and a look into the server's database."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from typing import Any
+
+from server_helpers import Api, pdf_bytes
+
+from assured_server.testing import ServerProcess
+
+BUCKET = "assured-files"
+PROFILES = "/api/v1/users/provider-profiles/"
+DOCUMENTS = "/api/v1/users/provider-documents/"
+
+
+def file_url(file_id: str) -> str:
+    """The ``s3://`` URI of a file of the test server."""
+    return f"s3://{BUCKET}/files/{file_id}"
+
+
+def available_file(api: Api, content: bytes | None = None, **extra: Any) -> dict[str, Any]:
+    """Upload a PDF through the v3 flow; returns the available File."""
+    ticket = api.created("doc.pdf", "application/pdf", **extra)
+    assert api.post_form(ticket, content or pdf_bytes()).status_code == 204
+    file: dict[str, Any] = api.get_file(ticket["id"]).json()
+    assert file["status"] == "available", file
+    return file
+
+
+def pending_file(api: Api) -> dict[str, Any]:
+    """A declared upload whose bytes never came."""
+    file: dict[str, Any] = api.created()["file"]
+    assert file["status"] == "pending"
+    return file
+
+
+def rejected_file(api: Api) -> dict[str, Any]:
+    """A PNG declaration that received PDF bytes."""
+    ticket = api.created("fake.png", "image/png")
+    assert api.post_form(ticket, pdf_bytes()).status_code == 400
+    file: dict[str, Any] = api.get_file(ticket["id"]).json()
+    assert file["status"] == "rejected", file
+    return file
+
+
+def _db(server: ServerProcess) -> sqlite3.Connection:
+    return sqlite3.connect(server.data_dir / "assured.db", timeout=10)
+
+
+def expire_now(server: ServerProcess, file_id: str) -> None:
+    """Move a file's ``expiresAt`` into the past, as if its life had run out (no waiting)."""
+    with closing(_db(server)) as db, db:
+        changed = db.execute(
+            "UPDATE files SET expires_at = '2000-01-01 00:00:00.000000' WHERE id = ?", (file_id,)
+        ).rowcount
+    assert changed == 1
+
+
+def document_rows(server: ServerProcess, **where: str) -> int:
+    """How many ``provider_documents`` rows match (``provider_id=…`` or ``file_id=…``)."""
+    ((column, value),) = where.items()
+    assert column in ("provider_id", "file_id")
+    with closing(_db(server)) as db:
+        (count,) = db.execute(
+            f"SELECT count(*) FROM provider_documents WHERE {column} = ?",  # noqa: S608
+            (value,),
+        ).fetchone()
+    return int(count)
+
+
+def count(api: Api, path: str, **params: str) -> int:
+    """The ``count`` of a v1 list."""
+    response = api.client.get(path, params={"page_size": "1", **params})
+    assert response.status_code == 200, response.text
+    return int(response.json()["count"])
+
+
+def new_profile(api: Api, **fields: Any) -> dict[str, Any]:
+    """Create a provider profile that must succeed."""
+    response = api.client.post(
+        PROFILES, json={"first_name": "Ada", "last_name": "Lovelace", **fields}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def new_document(api: Api, provider: str, file_id: str, **fields: Any) -> dict[str, Any]:
+    """Associate a file with a profile; must succeed."""
+    body = {
+        "provider": provider,
+        "document_name": "State Medical License",
+        "document_type": "License",
+        "document_url": file_url(file_id),
+        **fields,
+    }
+    response = api.client.post(DOCUMENTS, json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
