@@ -35,6 +35,3 @@ def other_api(server: ServerProcess) -> Iterator[Api]:
     client = make_api(server, server.new_account("other"))
     yield client
     client.client.close()
-
-
-# --- Contract assertions shared by the black-box error tests -------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from assured_server.api.middleware import request_id_of
 from assured_server.api.s3errors import S3Error, s3_error_response
@@ -41,21 +41,26 @@ async def _s3_error(request: Request, exc: Exception) -> Response:
     return s3_error_response(exc, request_id_of(request.scope), head=request.method == "HEAD")
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request, exc: HTTPException) -> dict[str, str]:
-    """The ``Allow`` header of a 405: the methods of every route on this path.
+    """The ``Allow`` header of a 405: every method some route serves on this path.
 
     Starlette names only the first route whose path matches, but FastAPI makes one route per
-    method, so that header would leave out the others.
+    method (and nests included routers), so each method is asked of the routes instead.
     """
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(request.scope)
-            if match is not Match.NONE:
-                methods |= route.methods
+    routes = request.app.router.routes
+    methods = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
     headers = dict(exc.headers or {})
     if methods:
-        headers["Allow"] = ", ".join(sorted(methods))
+        headers["Allow"] = ", ".join(methods)
     return headers
 
 
