@@ -5,17 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from server_helpers import TEST_MAX_UPLOAD, Api, make_api
+from server_helpers import (
+    TEST_MAX_UPLOAD,
+    Api,
+    create_postgres_database,
+    drop_postgres_database,
+    make_api,
+)
 
 from assured_server.testing import ServerProcess
 
 
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The server's database: SQLite in its data dir, or a private PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    url = create_postgres_database()
+    yield {"ASSURED_DATABASE_URL": url}
+    drop_postgres_database(url)
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server process for the whole session (embedded default: SQLite + files)."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, database: dict[str, str]
+) -> Iterator[ServerProcess]:
+    """One server process per database backend for the whole session (files on disk)."""
     proc = ServerProcess(
         tmp_path_factory.mktemp("server"),
-        env_overrides={"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD)},
+        env_overrides={"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD), **database},
     ).start()
     yield proc
     proc.stop()
@@ -35,3 +54,22 @@ def other_api(server: ServerProcess) -> Iterator[Api]:
     client = make_api(server, server.new_account("other"))
     yield client
     client.client.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """``postgresql+asyncpg://…`` of a fresh private database, dropped afterwards."""
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def private_database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Server settings for a database of the test's own: SQLite in the data dir or PostgreSQL."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    url = create_postgres_database()
+    yield {"ASSURED_DATABASE_URL": url}
+    drop_postgres_database(url)

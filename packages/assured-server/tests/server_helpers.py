@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from assured_server.db.engine import Database
 from assured_server.testing import Credentials, ServerProcess
+
+T = TypeVar("T")
 
 # Small limits keep the over-limit tests fast; the 1 GiB runs live in bench/.
 TEST_MAX_UPLOAD = 1 << 20
@@ -166,3 +175,63 @@ def storage_credentials(server: ServerProcess) -> Any:
         secret_access_key=(server.data_dir / "s3_secret_access_key").read_text().strip(),
         region="us-east-1",
     )
+
+
+def database_url(server: ServerProcess) -> str:
+    """The SQLAlchemy URL of the server's database (SQLite in its data dir unless set)."""
+    return server.env_overrides.get(
+        "ASSURED_DATABASE_URL", f"sqlite+aiosqlite:///{server.data_dir / 'assured.db'}"
+    )
+
+
+def in_database(server: ServerProcess, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction on the server's own database (any backend).
+
+    For arranging states a client cannot reach without waiting (an expiry in the past) and
+    for looking at rows the API does not show.
+    """
+
+    async def go() -> T:
+        db = Database(database_url(server))
+        try:
+            async with db.write() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_postgres_database() -> str:
+    """A fresh PostgreSQL database for this test run: its ``postgresql+asyncpg://`` URL.
+
+    Skips (or fails, with ``REQUIRE_POSTGRES=1``) when PostgreSQL cannot be reached.
+    """
+    name = f"assured_test_{secrets.token_hex(6)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # any failure to create a database means "not reachable"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable: {exc!r}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_DSN}: {type(exc).__name__}")
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by :func:`create_postgres_database`."""
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

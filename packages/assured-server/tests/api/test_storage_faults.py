@@ -14,8 +14,8 @@ from assured_server.testing import ServerProcess
 
 
 @pytest.fixture
-def fault_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data").start()
+def fault_server(tmp_path: Path, private_database: dict[str, str]) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "data", env_overrides=private_database).start()
     yield proc
     proc.stop()
 

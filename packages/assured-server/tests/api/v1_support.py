@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
+from datetime import UTC, datetime
 from typing import Any
 
-from server_helpers import Api, pdf_bytes
+from server_helpers import Api, in_database, pdf_bytes
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from assured_server.db.models import ProviderDocument, StoredFile
 from assured_server.testing import ServerProcess
 
 BUCKET = "assured-files"
@@ -45,29 +47,32 @@ def rejected_file(api: Api) -> dict[str, Any]:
     return file
 
 
-def _db(server: ServerProcess) -> sqlite3.Connection:
-    return sqlite3.connect(server.data_dir / "assured.db", timeout=10)
-
-
 def expire_now(server: ServerProcess, file_id: str) -> None:
     """Move a file's ``expiresAt`` into the past, as if its life had run out (no waiting)."""
-    with closing(_db(server)) as db, db:
-        changed = db.execute(
-            "UPDATE files SET expires_at = '2000-01-01 00:00:00.000000' WHERE id = ?", (file_id,)
-        ).rowcount
-    assert changed == 1
+
+    async def work(session: AsyncSession) -> int:
+        result = await session.execute(
+            update(StoredFile)
+            .where(StoredFile.id == file_id)
+            .values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    assert in_database(server, work) == 1
 
 
 def document_rows(server: ServerProcess, **where: str) -> int:
     """How many ``provider_documents`` rows match (``provider_id=…`` or ``file_id=…``)."""
     ((column, value),) = where.items()
     assert column in ("provider_id", "file_id")
-    with closing(_db(server)) as db:
-        (count,) = db.execute(
-            f"SELECT count(*) FROM provider_documents WHERE {column} = ?",  # noqa: S608
-            (value,),
-        ).fetchone()
-    return int(count)
+
+    async def work(session: AsyncSession) -> int:
+        query = select(func.count()).select_from(ProviderDocument)
+        return int(
+            await session.scalar(query.where(getattr(ProviderDocument, column) == value)) or 0
+        )
+
+    return in_database(server, work)
 
 
 def count(api: Api, path: str, **params: str) -> int:

@@ -25,8 +25,9 @@ async def _one(chunk: bytes) -> AsyncIterator[bytes]:
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Services]:
-    services = Services.build(with_generated_secrets(Settings(data_dir=tmp_path)))
+async def svc(tmp_path: Path, private_database: dict[str, str]) -> AsyncIterator[Services]:
+    url = private_database.get("ASSURED_DATABASE_URL", "")
+    services = Services.build(with_generated_secrets(Settings(data_dir=tmp_path, database_url=url)))
     await migrate(services.db)
     await services.storage.start()
     yield services

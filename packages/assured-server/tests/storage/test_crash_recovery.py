@@ -40,8 +40,8 @@ def _wait_for(predicate: object, timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-def crash_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data").start()
+def crash_server(tmp_path: Path, private_database: dict[str, str]) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "data", env_overrides=private_database).start()
     yield proc
     proc.stop()
 
