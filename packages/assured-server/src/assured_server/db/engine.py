@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +16,12 @@ from sqlalchemy.ext.asyncio import (
 
 # How long a SQLite writer waits for the lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long opening a PostgreSQL connection may take before the database counts as unreachable.
+PG_CONNECT_TIMEOUT = 5.0
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; requests answer 503 until it is back."""
 
 
 class Database:
@@ -29,6 +35,7 @@ class Database:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10)
+            kwargs["async_creator"] = _asyncpg_creator(url)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -59,6 +66,25 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+def _asyncpg_creator(url: str) -> Callable[[], Awaitable[Any]]:
+    """Open asyncpg connections, turning every way of failing to connect into one error.
+
+    asyncpg raises OSError, timeouts or its own errors (a server still starting) when it cannot
+    connect; SQLAlchemy passes those through unwrapped, so they are named here once.
+    """
+    import asyncpg
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def create() -> Any:
+        try:
+            return await asyncpg.connect(dsn, timeout=PG_CONNECT_TIMEOUT)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+
+    return create
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
