@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         parse_expiration(value, maximum_seconds=None)
         return value
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret_is_strong(cls, value: str) -> str:
+        # RFC 7518 3.2: an HS256 key shorter than the hash output weakens every token.
+        if value and len(value.encode("utf-8")) < 32:
+            raise ValueError("ASSURED_JWT_SECRET must be at least 32 bytes")
+        return value
+
     @model_validator(mode="after")
     def _s3_needs_a_store(self) -> Settings:
         if self.storage_backend == "s3":
