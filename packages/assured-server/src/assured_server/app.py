@@ -39,9 +39,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True, sweep: bool =
         await services.storage.start()
         async with anyio.create_task_group() as tasks:
             if sweep:
-                tasks.start_soon(
-                    Sweeper(services.db, services.storage, settings.sweep_interval).run
+                sweeper = Sweeper(
+                    services.db,
+                    services.storage,
+                    settings.sweep_interval,
+                    max_upload_bytes=settings.max_upload_bytes,
                 )
+                tasks.start_soon(sweeper.run)
             try:
                 yield
             finally:

@@ -36,6 +36,9 @@ def configure(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log would print query strings, and those can hold signatures.
     logging.getLogger("uvicorn.access").disabled = True
+    # botocore's debug lines (the S3 backend's client) print canonical requests and signatures.
+    for name in ("botocore", "aiobotocore"):
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

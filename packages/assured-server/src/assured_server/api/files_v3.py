@@ -158,7 +158,9 @@ async def complete(account_id: str, file_id: str, request: Request, who: Caller)
     if row is None:
         raise not_found("No such file.")
     if row.status == PENDING:
-        settled = await lifecycle.settle_pending(svc.db, svc.storage, row)
+        settled = await lifecycle.settle_pending(
+            svc.db, svc.storage, row, max_bytes=svc.settings.max_upload_bytes
+        )
         if not settled:
             raise ApiError(ErrorCode.FILE_NOT_READY, "Nothing has been uploaded for this file yet.")
         async with svc.db.read() as session:

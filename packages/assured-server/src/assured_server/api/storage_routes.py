@@ -35,8 +35,11 @@ FORM_LIMITS = MultipartLimits(max_parts=20, max_part_header_bytes=8192, max_fiel
 
 
 def _credentials_lookup(svc: Services) -> Credentials:
-    store = svc.storage
-    creds = getattr(store, "credentials", None)
+    # With the S3 backend the store is elsewhere (uploadUrl and download URLs point at it); the
+    # backend holds credentials too, but these endpoints must never act on its behalf.
+    if svc.settings.storage_backend != "filesystem":
+        raise S3Error("NotImplemented", "This server does not host the storage.", 501)
+    creds = getattr(svc.storage, "credentials", None)
     if not isinstance(creds, Credentials):
         raise S3Error("NotImplemented", "This server does not host the storage.", 501)
     return creds
@@ -87,8 +90,8 @@ def _file_for_key(key: str) -> str:
 async def post_object(bucket: str, request: Request) -> Response:
     """S3 POST Object: verify the policy, then stream the verified file into place."""
     svc = services(request)
-    _check_bucket(svc, bucket)
     creds = _credentials_lookup(svc)
+    _check_bucket(svc, bucket)
     try:
         reader = MultipartReader(
             request.stream(), request.headers.get("content-type", ""), FORM_LIMITS

@@ -16,13 +16,22 @@ from assured_server.files.records import (
     PENDING,
     REJECTED,
     get_file,
+    landing_key,
     storage_key,
     transition,
 )
-from assured_server.files.sniff import ContentMismatch, StreamVerifier
-from assured_server.storage.base import ObjectNotFound, StorageBackend
+from assured_server.files.verify_stored import verify_stored
+from assured_server.storage.base import (
+    ObjectExists,
+    ObjectInfo,
+    ObjectNotFound,
+    PreconditionFailed,
+    StorageBackend,
+)
 
 log = logging.getLogger(__name__)
+# A landing object replaced this many times while being settled is left to the next sweep.
+SETTLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,29 +97,87 @@ async def mark_rejected(db: Database, file_id: str, reason: ErrorCode) -> bool:
         )
 
 
-async def settle_pending(db: Database, storage: StorageBackend, row: StoredFile) -> bool:
+async def settle_pending(
+    db: Database, storage: StorageBackend, row: StoredFile, *, max_bytes: int
+) -> bool:
     """Finish a pending file whose bytes reached storage without being recorded.
 
-    That happens when a process dies between committing the bytes and recording them, or on a
-    store that cannot tell the server about uploads. The bytes are verified again from storage,
-    never trusted. Returns ``False`` when nothing was uploaded.
+    Bytes get there unrecorded two ways: a direct upload to a store that cannot tell the server
+    (plain S3 leaves a landing object at ``uploads/<id>``), or a crash between committing the
+    bytes at ``files/<id>`` and recording them. Either way they are verified again from storage,
+    never trusted; a landing object is then copied (only the verified version) to ``files/<id>``
+    and deleted. Returns ``False`` when nothing was uploaded. Concurrent settlers (``complete``,
+    sweeps of several replicas) are safe: the first copy wins and the others verify that one.
     """
-    key = storage_key(row.id)
-    try:
-        await storage.head(key)
-    except ObjectNotFound:
-        return False
-    verifier = StreamVerifier(row.content_type)
-    try:
-        async for chunk in storage.read(key):
-            verifier.feed(chunk)
-        digest = verifier.finish()
-    except ContentMismatch:
-        await storage.delete(key)
-        await mark_rejected(db, row.id, ErrorCode.CONTENT_MISMATCH)
+    final, landing = storage_key(row.id), landing_key(row.id)
+    for _ in range(SETTLE_ATTEMPTS):
+        placed = await _head(storage, final)
+        if placed is not None:
+            return await _settle_in_place(db, storage, row, placed, max_bytes)
+        landed = await _head(storage, landing)
+        if landed is None:
+            return False
+        try:
+            verdict = await verify_stored(storage, landed, row.content_type, max_bytes)
+        except (PreconditionFailed, ObjectNotFound):
+            continue  # replaced, or moved by another settler, while we read it: look again
+        if verdict is None:
+            await storage.delete(landing)  # an empty object is no upload (S3 allows one)
+            return False
+        if isinstance(verdict, ErrorCode):
+            await storage.delete(landing)
+            await mark_rejected(db, row.id, verdict)
+            return True
+        try:
+            await storage.copy(landing, final, if_match_etag=landed.etag)
+        except (PreconditionFailed, ObjectExists, ObjectNotFound):
+            # Replaced after verification, or another settler moved its verified version first
+            # (then the next round settles that one): these bytes do not become the file.
+            continue
+        await _record(db, storage, row, Ingested(final, verdict.size, verdict.sha256))
+        await storage.delete(landing)
         return True
-    await mark_available(db, row.id, Ingested(key, verifier.size, digest))
+    log.warning("the upload of file %s kept changing while it was verified", row.id)
+    return False
+
+
+async def _head(storage: StorageBackend, key: str) -> ObjectInfo | None:
+    try:
+        return await storage.head(key)
+    except ObjectNotFound:
+        return None
+
+
+async def _settle_in_place(
+    db: Database, storage: StorageBackend, row: StoredFile, placed: ObjectInfo, max_bytes: int
+) -> bool:
+    """The bytes are at ``files/<id>`` already: verify them there."""
+    try:
+        verdict = await verify_stored(storage, placed, row.content_type, max_bytes)
+    except (PreconditionFailed, ObjectNotFound):
+        # A permanent key never changes; gone means the file was deleted meanwhile.
+        return False
+    if verdict is None or isinstance(verdict, ErrorCode):
+        await storage.delete(placed.key)
+        if verdict is None:
+            return False
+        await mark_rejected(db, row.id, verdict)
+    else:
+        await _record(db, storage, row, verdict)
+    # Whatever still sits at the landing key arrived later: a stray that never becomes the file.
+    await storage.delete(landing_key(row.id))
     return True
+
+
+async def _record(db: Database, storage: StorageBackend, row: StoredFile, done: Ingested) -> None:
+    """Mark the file available; if it moved on meanwhile, drop bytes that are not its own."""
+    if await mark_available(db, row.id, done):
+        return
+    async with db.read() as session:
+        current = await session.get(StoredFile, row.id)
+    if current is None or current.status != AVAILABLE:
+        # Deleted (or expired) while we copied: nothing may keep these bytes alive.
+        await storage.delete(done.key)
 
 
 async def delete_file(db: Database, storage: StorageBackend, account_id: str, file_id: str) -> bool:
@@ -120,6 +187,8 @@ async def delete_file(db: Database, storage: StorageBackend, account_id: str, fi
     if row is None:
         return False
     await storage.delete(storage_key(row.id))
+    # A direct upload may still sit at its landing key (on S3, until verified).
+    await storage.delete(landing_key(row.id))
     async with db.write() as session:
         current = await get_file(session, account_id, file_id)
         if current is not None:

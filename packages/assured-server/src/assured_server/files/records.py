@@ -23,9 +23,13 @@ def storage_key(file_id: str) -> str:
     return f"files/{file_id}"
 
 
+LANDING_PREFIX = "uploads/"
+"""Where direct uploads land (``uploads/<id>``) until verification moves them to ``files/<id>``."""
+
+
 def landing_key(file_id: str) -> str:
     """The key a direct upload posts to (a landing place until verification)."""
-    return f"uploads/{file_id}"
+    return f"{LANDING_PREFIX}{file_id}"
 
 
 def effective_status(row: StoredFile, now: datetime) -> str:

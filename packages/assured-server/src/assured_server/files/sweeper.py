@@ -13,11 +13,18 @@ import anyio
 from sqlalchemy import delete, select, update
 
 from assured_server.auth.accounts import purge_revocations
-from assured_server.clock import utcnow
+from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
 from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord, StoredFile
 from assured_server.files import lifecycle
-from assured_server.files.records import AVAILABLE, EXPIRED, PENDING, REJECTED, storage_key
+from assured_server.files.records import (
+    AVAILABLE,
+    EXPIRED,
+    LANDING_PREFIX,
+    PENDING,
+    REJECTED,
+    storage_key,
+)
 from assured_server.metrics import SWEPT
 from assured_server.storage.base import StorageBackend, StorageError
 
@@ -26,15 +33,25 @@ BATCH = 200
 # After its upload window closes, a pending file gets this long before it is dropped, so that
 # an upload that started just in time can finish.
 UPLOAD_GRACE = timedelta(minutes=5)
+# The default of ASSURED_MAX_UPLOAD_BYTES.
+DEFAULT_MAX_UPLOAD = 104_857_600
 
 
 class Sweeper:
     """Runs :meth:`sweep_once` every interval until cancelled."""
 
-    def __init__(self, db: Database, storage: StorageBackend, interval: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: StorageBackend,
+        interval: float,
+        *,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
+    ) -> None:
         self.db = db
         self.storage = storage
         self.interval = interval
+        self.max_upload_bytes = max_upload_bytes
 
     async def run(self) -> None:
         """Sweep forever; one failed sweep is logged and the next one tries again."""
@@ -51,7 +68,7 @@ class Sweeper:
         counts = {
             "expired": await self._expire(now),
             "purged": await self._purge(),
-            "settled_or_dropped": await self._stale_uploads(now),
+            "settled_or_dropped": await self._landed_uploads() + await self._stale_uploads(now),
         }
         async with self.db.write() as session:
             await purge_revocations(session)
@@ -124,7 +141,14 @@ class Sweeper:
             ).all()
         changed = 0
         for row in rows:
-            if await lifecycle.settle_pending(self.db, self.storage, row):
+            try:
+                settled = await lifecycle.settle_pending(
+                    self.db, self.storage, row, max_bytes=self.max_upload_bytes
+                )
+            except StorageError:
+                log.warning("could not check the upload of file %s; next sweep retries", row.id)
+                continue
+            if settled:
                 changed += 1
                 continue
             async with self.db.write() as session:
@@ -133,3 +157,38 @@ class Sweeper:
                 )
             changed += int(result.rowcount)  # type: ignore[attr-defined]
         return changed
+
+    async def _landed_uploads(self) -> int:
+        """Settle pending files whose direct upload landed; delete landings no file waits for.
+
+        A store like plain S3 never tells the server that an upload arrived, so every sweep
+        looks, whatever the upload window says: a file is final within two sweep intervals even
+        if no client calls ``complete``. A landing object whose file has left ``pending`` (a
+        second POST of the same form) or is gone never becomes the file: it is deleted.
+        """
+        try:
+            landed = await self.storage.list_objects(LANDING_PREFIX, limit=BATCH)
+        except StorageError:
+            log.warning("could not list the landed uploads; next sweep retries")
+            return 0
+        settled = strays = 0
+        for info in landed:
+            file_id = info.key.removeprefix(LANDING_PREFIX)
+            if not is_uuid(file_id):
+                continue  # not a key this server hands out: not ours to judge
+            async with self.db.read() as session:
+                row = await session.get(StoredFile, file_id)
+            try:
+                if row is not None and row.status == PENDING:
+                    if await lifecycle.settle_pending(
+                        self.db, self.storage, row, max_bytes=self.max_upload_bytes
+                    ):
+                        settled += 1
+                else:
+                    await self.storage.delete(info.key)
+                    strays += 1
+            except StorageError:
+                log.warning("could not settle the upload of file %s; next sweep retries", file_id)
+        if strays:
+            log.info("deleted %d landed upload(s) that no pending file waits for", strays)
+        return settled

@@ -29,6 +29,10 @@ class StorageUnavailable(StorageError):
     """The store cannot be reached or failed; the caller answers 503 and retries later."""
 
 
+class PreconditionFailed(StorageError):
+    """The object is no longer the version an ETag named (a conditional read or copy refused)."""
+
+
 def check_key(key: str) -> str:
     """Return ``key`` if it is one of the shapes the server makes, else raise ``ValueError``."""
     if len(key) > 512 or not _KEY.fullmatch(key) or ".." in key.split("/"):
@@ -81,8 +85,13 @@ class StorageBackend(abc.ABC):
         """Start writing an object under ``key``."""
 
     @abc.abstractmethod
-    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        """Stream bytes ``start`` to ``end`` inclusive (the whole object by default)."""
+    def read(
+        self, key: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
+    ) -> AsyncIterator[bytes]:
+        """Stream bytes ``start`` to ``end`` inclusive (the whole object by default).
+
+        With ``if_match`` only the version with that ETag is read, else :class:`PreconditionFailed`.
+        """
 
     @abc.abstractmethod
     async def head(self, key: str) -> ObjectInfo:
@@ -91,6 +100,19 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     async def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error."""
+
+    @abc.abstractmethod
+    async def copy(self, src_key: str, dst_key: str, *, if_match_etag: str) -> None:
+        """Copy ``src_key`` to ``dst_key`` inside the store, only as the version ``if_match_etag``.
+
+        Raises :class:`PreconditionFailed` when the source has another ETag by now,
+        :class:`ObjectNotFound` when it is gone and :class:`ObjectExists` when ``dst_key`` is taken
+        (a copy never replaces an object).
+        """
+
+    @abc.abstractmethod
+    async def list_objects(self, prefix: str, *, limit: int) -> list[ObjectInfo]:
+        """At most ``limit`` committed objects whose keys start with ``prefix``, by key."""
 
     @abc.abstractmethod
     def presign_get(

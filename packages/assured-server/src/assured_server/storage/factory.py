@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assured_server.config import Settings
+from assured_server.config import ConfigError, Settings
 from assured_server.storage.base import StorageBackend
 from assured_server.storage.sigv4 import Credentials
 
@@ -27,4 +27,15 @@ def make_storage(settings: Settings) -> StorageBackend:
             credentials=storage_credentials(settings),
             public_url=settings.effective_public_url,
         )
-    raise NotImplementedError("the s3 storage backend is not available in this build yet")
+    # Imported here, not at the top: only an s3 server pays for botocore (about 30 MiB).
+    try:
+        from assured_server.storage.s3 import S3Storage
+    except ImportError as exc:
+        raise ConfigError(
+            "ASSURED_STORAGE_BACKEND=s3 needs the S3 client: pip install 'assured-server[s3]'"
+        ) from exc
+    return S3Storage(
+        settings.s3_endpoint_url,
+        bucket=settings.bucket,
+        credentials=storage_credentials(settings),
+    )

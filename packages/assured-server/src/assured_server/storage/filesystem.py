@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 import secrets
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,19 +24,29 @@ from assured_server.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectWriter,
+    PreconditionFailed,
     PresignedPost,
     StorageBackend,
     StorageUnavailable,
     check_key,
 )
+from assured_server.storage.fs_files import (
+    TEMP_PREFIX,
+    discard,
+    fsync_dir,
+    link_durably,
+    list_files,
+    remove_stale_temps,
+    unlink_durably,
+    usable_dir,
+    write_all,
+)
 from assured_server.storage.sigv4 import Credentials, presign_post, presign_url
 
 log = logging.getLogger(__name__)
-TEMP_PREFIX = ".tmp."
 # Bigger writes mean fewer thread hops; 1 MiB keeps memory flat and the disk busy.
 WRITE_BUFFER = 1 << 20
 READ_CHUNK = 256 << 10
-STALE_TEMP_SECONDS = 24 * 3600
 
 
 class FilesystemStorage(StorageBackend):
@@ -71,9 +80,14 @@ class FilesystemStorage(StorageBackend):
         with _unavailable_on_os_error():
             return await anyio.to_thread.run_sync(_FileWriter.open, final)
 
-    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def read(
+        self, key: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
+    ) -> AsyncIterator[bytes]:
         """Stream a byte range of the file in 256 KiB chunks."""
         path = self.path_of(key)
+        # A committed file never changes in place, so checking its ETag first is enough.
+        if if_match is not None and (await self.head(key)).etag != if_match:
+            raise PreconditionFailed(key)
         try:
             handle = await anyio.to_thread.run_sync(path.open, "rb")
         except FileNotFoundError as exc:
@@ -103,22 +117,32 @@ class FilesystemStorage(StorageBackend):
             raise ObjectNotFound(key) from exc
         except OSError as exc:
             raise StorageUnavailable(exc.strerror or "storage I/O error") from exc
-        # A file never changes after commit, so its inode and size identify its content.
-        tag = hashlib.sha256(
-            f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}".encode()
-        ).hexdigest()
-        return ObjectInfo(
-            key=key,
-            size=stat.st_size,
-            etag=f'"{tag[:32]}"',
-            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
-        )
+        return _info(key, stat)
 
     async def delete(self, key: str) -> None:
         """Unlink the file and fsync its directory so the removal is durable too."""
         path = self.path_of(key)
         with _unavailable_on_os_error():
-            await anyio.to_thread.run_sync(_unlink_durably, path)
+            await anyio.to_thread.run_sync(unlink_durably, path)
+
+    async def copy(self, src_key: str, dst_key: str, *, if_match_etag: str) -> None:
+        """Link the verified file under its new key (no bytes move; the target must be free)."""
+        src, dst = self.path_of(src_key), self.path_of(dst_key)
+        if (await self.head(src_key)).etag != if_match_etag:
+            raise PreconditionFailed(src_key)
+        try:
+            with _unavailable_on_os_error():
+                await anyio.to_thread.run_sync(link_durably, src, dst)
+        except FileExistsError as exc:
+            raise ObjectExists(dst_key) from exc
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(src_key) from exc
+
+    async def list_objects(self, prefix: str, *, limit: int) -> list[ObjectInfo]:
+        """Committed files under ``prefix`` (temporary files are not objects)."""
+        with _unavailable_on_os_error():
+            found = await anyio.to_thread.run_sync(list_files, self.root, prefix, limit)
+        return [_info(key, stat) for key, stat in found]
 
     def presign_get(
         self, key: str, *, expires_in: int, response_params: Mapping[str, str], now: datetime
@@ -158,7 +182,7 @@ class FilesystemStorage(StorageBackend):
 
     async def ping(self) -> None:
         """The storage folder must exist, be writable and have free space."""
-        ok = await anyio.to_thread.run_sync(_usable_dir, self.root)
+        ok = await anyio.to_thread.run_sync(usable_dir, self.root)
         if not ok:
             raise StorageUnavailable("the storage folder is missing, read-only or full")
 
@@ -200,7 +224,7 @@ class _FileWriter(ObjectWriter):
         fd = self._fd
         if fd is None:
             raise ValueError("writer is closed")
-        await anyio.to_thread.run_sync(_write_all, fd, data)
+        await anyio.to_thread.run_sync(write_all, fd, data)
 
     async def commit(self, *, overwrite: bool = False) -> None:
         try:
@@ -229,14 +253,14 @@ class _FileWriter(ObjectWriter):
                 raise ObjectExists(str(self._final.name)) from exc
             finally:
                 self._temp.unlink(missing_ok=True)
-        _fsync_dir(self._final.parent)
+        fsync_dir(self._final.parent)
 
     async def abort(self) -> None:
         fd, self._fd = self._fd, None
         self._buffer = bytearray()
         # Shielded: a cancelled request must still remove its temporary file.
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_discard, fd, self._temp)
+            await anyio.to_thread.run_sync(discard, fd, self._temp)
 
 
 @contextmanager
@@ -251,76 +275,12 @@ def _unavailable_on_os_error() -> Iterator[None]:
         raise StorageUnavailable(exc.strerror or "storage I/O error") from exc
 
 
-def _usable_dir(path: Path) -> bool:
-    try:
-        stat = os.statvfs(path)
-    except OSError:
-        return False
-    return path.is_dir() and os.access(path, os.W_OK) and stat.f_bavail > 0
-
-
-def _write_all(fd: int, data: bytearray) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _discard(fd: int | None, temp: Path) -> None:
-    if fd is not None:
-        os.close(fd)
-    temp.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _unlink_durably(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return
-    _fsync_dir(path.parent)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temps(root: Path, only_dead_owners: bool) -> int:
-    """Delete temporary files whose writer process is gone (or, by age, that are a day old)."""
-    removed = 0
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            if not name.startswith(TEMP_PREFIX):
-                continue
-            path = Path(dirpath, name)
-            pid_text = name[len(TEMP_PREFIX) :].partition(".")[0]
-            # At start this process has no writer open yet, so its own pid marks a leftover of an
-            # earlier process that had the same pid.
-            dead = (
-                not pid_text.isdigit()
-                or int(pid_text) == os.getpid()
-                or not _pid_alive(int(pid_text))
-            )
-            if only_dead_owners and not dead:
-                continue
-            try:
-                if only_dead_owners or path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-    return removed
+def _info(key: str, stat: os.stat_result) -> ObjectInfo:
+    # A file never changes after commit, so its inode, size and time identify its content.
+    tag = hashlib.sha256(f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+    return ObjectInfo(
+        key=key,
+        size=stat.st_size,
+        etag=f'"{tag[:32]}"',
+        last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+    )

@@ -1,0 +1,122 @@
+"""Durable file operations under the filesystem backend: temp files, links, listings."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+TEMP_PREFIX = ".tmp."
+STALE_TEMP_SECONDS = 24 * 3600
+
+
+def usable_dir(path: Path) -> bool:
+    """Whether ``path`` is a writable folder on a file system with free space."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return False
+    return path.is_dir() and os.access(path, os.W_OK) and stat.f_bavail > 0
+
+
+def write_all(fd: int, data: bytearray) -> None:
+    """Write every byte of ``data`` (``os.write`` may write fewer)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def discard(fd: int | None, temp: Path) -> None:
+    """Close ``fd`` and remove the temporary file."""
+    if fd is not None:
+        os.close(fd)
+    temp.unlink(missing_ok=True)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make the entries of ``directory`` (a new link, a removal) durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def unlink_durably(path: Path) -> None:
+    """Remove ``path`` if present, durably."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    fsync_dir(path.parent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(root: Path, only_dead_owners: bool) -> int:
+    """Delete temporary files whose writer process is gone (or, by age, that are a day old)."""
+    removed = 0
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(dirpath, name)
+            pid_text = name[len(TEMP_PREFIX) :].partition(".")[0]
+            # At start this process has no writer open yet, so its own pid marks a leftover of an
+            # earlier process that had the same pid.
+            dead = (
+                not pid_text.isdigit()
+                or int(pid_text) == os.getpid()
+                or not _pid_alive(int(pid_text))
+            )
+            if only_dead_owners and not dead:
+                continue
+            try:
+                if only_dead_owners or path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+    return removed
+
+
+def link_durably(src: Path, dst: Path) -> None:
+    """Give ``src``'s file a second name ``dst``; ``FileExistsError`` if ``dst`` is taken.
+
+    A link, not a copy: the bytes are the very ones that were verified, and link() refuses an
+    existing target atomically.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.link(src, dst)
+    fsync_dir(dst.parent)
+
+
+def list_files(root: Path, prefix: str, limit: int) -> list[tuple[str, os.stat_result]]:
+    """Keys (``/``-separated, relative to ``root``) starting with ``prefix``, sorted, no temps."""
+    folder, _, _name_prefix = prefix.rpartition("/")
+    base = root.joinpath(*folder.split("/")) if folder else root
+    found: list[tuple[str, os.stat_result]] = []
+    for dirpath, _dirs, names in os.walk(base):
+        for name in names:
+            if name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(dirpath, name)
+            key = path.relative_to(root).as_posix()
+            if not key.startswith(prefix):
+                continue
+            try:
+                found.append((key, path.stat()))
+            except FileNotFoundError:
+                continue
+    found.sort(key=lambda item: item[0])
+    return found[:limit]
