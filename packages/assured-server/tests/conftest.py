@@ -7,38 +7,54 @@ from collections.abc import Iterator
 import pytest
 from s3_support import SeaweedFS, weed_binary
 from server_helpers import (
+    BUCKET,
     TEST_MAX_UPLOAD,
     Api,
     create_postgres_database,
     drop_postgres_database,
+    is_s3,
     make_api,
 )
 
 from assured_server.testing import ServerProcess
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """The server's database: SQLite in its data dir, or a private PostgreSQL database."""
-    if request.param == "sqlite":
+@pytest.fixture(scope="session", params=["sqlite-filesystem", "postgres-s3"])
+def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The two deployments the suite runs on: the embedded default, and PostgreSQL + SeaweedFS."""
+    if request.param == "sqlite-filesystem":
         yield {}
         return
     url = create_postgres_database()
-    yield {"ASSURED_DATABASE_URL": url}
+    store: SeaweedFS = request.getfixturevalue("seaweedfs")
+    store.create_bucket(BUCKET)
+    # A short sweep: on plain S3 the sweep settles uploads and removes stray landing objects.
+    yield {
+        "ASSURED_DATABASE_URL": url,
+        "ASSURED_SWEEP_INTERVAL": "1",
+        **store.server_env(BUCKET),
+    }
     drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, database: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory, backend: dict[str, str]
 ) -> Iterator[ServerProcess]:
-    """One server process per database backend for the whole session (files on disk)."""
+    """One server process per deployment for the whole session."""
     proc = ServerProcess(
         tmp_path_factory.mktemp("server"),
-        env_overrides={"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD), **database},
+        env_overrides={"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD), **backend},
     ).start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+def embedded_storage(server: ServerProcess) -> None:
+    """Skip on the S3 deployment: the test is about the server's own /storage endpoints."""
+    if is_s3(server):
+        pytest.skip("about the embedded storage endpoints, which the s3 backend does not serve")
 
 
 @pytest.fixture(scope="session")

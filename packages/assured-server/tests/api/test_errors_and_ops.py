@@ -128,6 +128,7 @@ def test_a_request_id_is_generated_when_absent(server: ServerProcess) -> None:
     assert second.json()["request_id"] == second.headers["x-request-id"]
 
 
+@pytest.mark.usefixtures("embedded_storage")
 def test_a_storage_error_carries_the_request_id_too(server: ServerProcess) -> None:
     response = _get(
         server, f"/storage/assured-files/files/{uuid.uuid4()}", headers={"X-Request-ID": "s3-req"}
@@ -200,6 +201,7 @@ def test_openapi_and_docs(server: ServerProcess) -> None:
 # --- storage errors are XML, API errors are JSON ---------------------------------------------
 
 
+@pytest.mark.usefixtures("embedded_storage")
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
@@ -227,6 +229,7 @@ def test_a_storage_error_is_s3_xml_never_json(
     assert not response.text.lstrip().startswith("{")
 
 
+@pytest.mark.usefixtures("embedded_storage")
 def test_too_many_multipart_parts_is_400_and_stores_nothing(api: Api) -> None:
     ticket = api.created()
     fields = dict(ticket["fields"]) | {f"x-ignore-{i}": "x" for i in range(20)}

@@ -17,10 +17,13 @@ from server_helpers import (
     Api,
     assert_api_error,
     assert_s3_error,
+    is_s3,
     make_api,
+    mismatch_post_status,
     pdf_bytes,
     png_bytes,
     stored_objects,
+    wait_until,
 )
 
 from assured_server.testing import ServerProcess
@@ -408,7 +411,9 @@ def test_the_upload_window_never_outlasts_a_one_minute_file(api: Api) -> None:
 def test_a_created_upload_has_the_documented_shape(api: Api) -> None:
     ticket = api.created("invoice.pdf", "application/pdf", description="d")
     assert set(ticket) == {"id", "uploadUrl", "fields", "uploadExpiresAt", "maxSize", "file"}
-    assert ticket["uploadUrl"] == f"{api.server.base_url}/storage/assured-files"
+    store = api.server.env_overrides.get("ASSURED_S3_ENDPOINT_URL")
+    expected = f"{store}/assured-files" if store else f"{api.server.base_url}/storage/assured-files"
+    assert ticket["uploadUrl"] == expected
     assert set(ticket["fields"]) == {
         "key",
         "bucket",
@@ -593,7 +598,7 @@ def test_a_download_url_of_a_pending_file_is_file_not_ready(api: Api) -> None:
 
 def test_a_download_url_of_a_rejected_file_is_file_not_ready(api: Api) -> None:
     ticket = api.created("fake.png", "image/png")
-    assert api.post_form(ticket, pdf_bytes()).status_code == 400
+    assert api.post_form(ticket, pdf_bytes()).status_code == mismatch_post_status(api.server)
     file = api.get_file(ticket["id"]).json()
     assert file["status"] == "rejected" and file["rejectionReason"] == "CONTENT_MISMATCH"
     assert_api_error(api.download_url(ticket["id"]), 409, "FILE_NOT_READY")
@@ -635,9 +640,16 @@ def test_delete_of_a_pending_file_closes_its_upload(api: Api) -> None:
     ticket = api.created()
     assert api.client.delete(f"{api.files_path}/{ticket['id']}").status_code == 204
     before = set(stored_objects(api.server))
-    response = api.post_form(ticket, pdf_bytes())
-    assert_s3_error(response, 403, "AccessDenied")
-    assert set(stored_objects(api.server)) == before
+    response = httpx.post(
+        ticket["uploadUrl"], data=ticket["fields"], files={"file": ("a.pdf", pdf_bytes())}
+    )
+    if is_s3(api.server):
+        # A plain S3 store cannot refuse the form; the sweep deletes the stray landing object.
+        assert response.status_code == 204
+        wait_until(lambda: set(stored_objects(api.server)) == before)
+    else:
+        assert_s3_error(response, 403, "AccessDenied")
+        assert set(stored_objects(api.server)) == before
     assert_api_error(api.get_file(ticket["id"]), 404, "NOT_FOUND")
 
 

@@ -30,6 +30,9 @@ from server_helpers import (
 from assured_server.storage.sigv4 import presign_post, presign_url
 from assured_server.testing import ServerProcess
 
+# These tests are about the server's own S3-protocol endpoints (the filesystem backend).
+pytestmark = pytest.mark.usefixtures("embedded_storage")
+
 BUCKET = "assured-files"
 BOUNDARY = "assured-contract-7d1f0c2e"
 FORM_TYPE = f"multipart/form-data; boundary={BOUNDARY}"

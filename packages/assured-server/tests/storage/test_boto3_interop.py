@@ -16,6 +16,9 @@ from server_helpers import TEST_MAX_UPLOAD, Api, pdf_bytes, sha256
 
 from assured_server.testing import ServerProcess
 
+# These tests are about the server's own S3-protocol endpoints (the filesystem backend).
+pytestmark = pytest.mark.usefixtures("embedded_storage")
+
 
 def _s3(server: ServerProcess) -> Any:
     return boto3.client(
