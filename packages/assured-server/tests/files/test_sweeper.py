@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from assured_server.files.ingest import ingest
 from assured_server.files.records import storage_key
 from assured_server.files.sweeper import UPLOAD_GRACE, Sweeper
 from assured_server.services import Services
+from assured_server.storage.filesystem import FilesystemStorage
 
 
 async def _one(chunk: bytes) -> AsyncIterator[bytes]:
@@ -113,3 +115,54 @@ async def test_two_sweepers_racing_change_each_file_once(svc: Services) -> None:
         tasks.start_soon(run, second)
     assert sum(r["expired"] for r in results) == len(rows)
     assert sum(r["purged"] for r in results) == len(rows)
+
+
+class CountingStorage(FilesystemStorage):
+    """The real filesystem storage, counting deletes per key (to prove each is done once)."""
+
+    deletes: Counter[str]
+
+    async def delete(self, key: str) -> None:
+        self.deletes[key] += 1
+        await super().delete(key)
+
+
+async def test_racing_sweepers_delete_each_files_bytes_exactly_once(svc: Services) -> None:
+    import anyio
+
+    async with svc.db.write() as session:
+        account = await create_account(session, "once")
+    rows = [await _file(svc, account.id, expires_in=60, upload=True) for _ in range(12)]
+    fs = svc.storage
+    assert isinstance(fs, FilesystemStorage)
+    counting = CountingStorage(
+        fs.root, bucket=fs.bucket, credentials=fs.credentials, public_url="http://x"
+    )
+    counting.deletes = Counter()
+    sweepers = [Sweeper(svc.db, counting, 60) for _ in range(3)]
+    when = utcnow() + timedelta(minutes=5)
+
+    async with anyio.create_task_group() as tasks:
+        for sweeper in sweepers:
+            tasks.start_soon(sweeper.sweep_once, when)
+    assert {storage_key(r.id): 1 for r in rows} == {
+        k: v for k, v in counting.deletes.items() if k.startswith("files/")
+    }
+
+
+async def test_a_claimed_file_is_skipped_until_its_lease_runs_out(svc: Services) -> None:
+    from assured_server.files import claims
+
+    async with svc.db.write() as session:
+        account = await create_account(session, "lease")
+    row = await _file(svc, account.id, expires_in=None, upload=False)
+    now = utcnow()
+    first = await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)
+    second = await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)
+    assert [r.id for r in first] == [row.id] and second == []
+    later = now + claims.LEASE + timedelta(seconds=1)
+    assert [
+        r.id for r in await claims.claim_where(svc.db, StoredFile.id == row.id, now=later, limit=10)
+    ] == [row.id]
+    await claims.release(svc.db, row.id)
+    assert len(await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)) == 1

@@ -1,7 +1,8 @@
 """The background sweep: expire files, purge their bytes, settle or drop stale uploads.
 
-Every change is a conditional update from the state the sweep read, so two sweepers (two
-replicas) racing over the same row change it once; the loser's update matches nothing.
+Every file a sweep works on is claimed first (:mod:`assured_server.files.claims`), so two
+sweepers (two replicas) never process one file at the same time; and every change is a
+conditional update from the state the sweep read, so a row changes once whatever happens.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import logging
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from assured_server.auth.accounts import purge_revocations
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
 from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord, StoredFile
-from assured_server.files import lifecycle
+from assured_server.files import claims, lifecycle
 from assured_server.files.records import (
     AVAILABLE,
     EXPIRED,
@@ -67,8 +68,8 @@ class Sweeper:
         now = now or utcnow()
         counts = {
             "expired": await self._expire(now),
-            "purged": await self._purge(),
-            "settled_or_dropped": await self._landed_uploads() + await self._stale_uploads(now),
+            "purged": await self._purge(now),
+            "settled_or_dropped": await self._landed_uploads(now) + await self._stale_uploads(now),
         }
         async with self.db.write() as session:
             await purge_revocations(session)
@@ -97,48 +98,42 @@ class Sweeper:
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _purge(self) -> int:
+    async def _purge(self, now: datetime) -> int:
         """Delete the bytes of expired and rejected files, once each."""
-        async with self.db.read() as session:
-            ids = (
-                await session.scalars(
-                    select(StoredFile.id)
-                    .where(
-                        StoredFile.status.in_((EXPIRED, REJECTED)), StoredFile.purged_at.is_(None)
-                    )
-                    .limit(BATCH)
-                )
-            ).all()
+        rows = await claims.claim_where(
+            self.db,
+            StoredFile.status.in_((EXPIRED, REJECTED)),
+            StoredFile.purged_at.is_(None),
+            now=now,
+            limit=BATCH,
+        )
         purged = 0
-        for file_id in ids:
+        for row in rows:
             try:
-                await self.storage.delete(storage_key(file_id))
+                await self.storage.delete(storage_key(row.id))
             except StorageError:
-                log.warning("could not delete the bytes of file %s; next sweep retries", file_id)
+                log.warning("could not delete the bytes of file %s; next sweep retries", row.id)
+                await claims.release(self.db, row.id)
                 continue
             async with self.db.write() as session:
                 result = await session.execute(
                     update(StoredFile)
-                    .where(StoredFile.id == file_id, StoredFile.purged_at.is_(None))
-                    .values(purged_at=utcnow())
+                    .where(StoredFile.id == row.id, StoredFile.purged_at.is_(None))
+                    .values(purged_at=utcnow(), sweep_claimed_until=None)
                 )
             purged += int(result.rowcount)  # type: ignore[attr-defined]
         return purged
 
     async def _stale_uploads(self, now: datetime) -> int:
         """Pending files past their upload window: settle them if bytes arrived, else drop."""
-        async with self.db.read() as session:
-            rows = (
-                await session.scalars(
-                    select(StoredFile)
-                    .where(
-                        StoredFile.status == PENDING,
-                        StoredFile.upload_expires_at.is_not(None),
-                        StoredFile.upload_expires_at <= now - UPLOAD_GRACE,
-                    )
-                    .limit(BATCH)
-                )
-            ).all()
+        rows = await claims.claim_where(
+            self.db,
+            StoredFile.status == PENDING,
+            StoredFile.upload_expires_at.is_not(None),
+            StoredFile.upload_expires_at <= now - UPLOAD_GRACE,
+            now=now,
+            limit=BATCH,
+        )
         changed = 0
         for row in rows:
             try:
@@ -147,9 +142,11 @@ class Sweeper:
                 )
             except StorageError:
                 log.warning("could not check the upload of file %s; next sweep retries", row.id)
+                await claims.release(self.db, row.id)
                 continue
             if settled:
                 changed += 1
+                await claims.release(self.db, row.id)
                 continue
             async with self.db.write() as session:
                 result = await session.execute(
@@ -158,7 +155,7 @@ class Sweeper:
             changed += int(result.rowcount)  # type: ignore[attr-defined]
         return changed
 
-    async def _landed_uploads(self) -> int:
+    async def _landed_uploads(self, now: datetime) -> int:
         """Settle pending files whose direct upload landed; delete landings no file waits for.
 
         A store like plain S3 never tells the server that an upload arrived, so every sweep
@@ -179,14 +176,26 @@ class Sweeper:
             async with self.db.read() as session:
                 row = await session.get(StoredFile, file_id)
             try:
-                if row is not None and row.status == PENDING:
-                    if await lifecycle.settle_pending(
-                        self.db, self.storage, row, max_bytes=self.max_upload_bytes
-                    ):
-                        settled += 1
-                else:
+                if row is None or row.status != PENDING:
                     await self.storage.delete(info.key)
                     strays += 1
+                    continue
+                claimed = await claims.claim_where(
+                    self.db,
+                    StoredFile.id == file_id,
+                    StoredFile.status == PENDING,
+                    now=now,
+                    limit=1,
+                )
+                if not claimed:
+                    continue  # another sweeper has it
+                try:
+                    if await lifecycle.settle_pending(
+                        self.db, self.storage, claimed[0], max_bytes=self.max_upload_bytes
+                    ):
+                        settled += 1
+                finally:
+                    await claims.release(self.db, file_id)
             except StorageError:
                 log.warning("could not settle the upload of file %s; next sweep retries", file_id)
         if strays:
