@@ -67,6 +67,7 @@ class SeaweedFS:
     access_key: str = field(default_factory=lambda: "AKTEST" + secrets.token_hex(5).upper())
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(30), repr=False)
     s3_port: int = 0
+    ports: list[int] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -102,12 +103,17 @@ class SeaweedFS:
         }
         config.write_text(json.dumps({"identities": [identity]}))
         config.chmod(0o600)
-        master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
+        # A restart keeps the ports of the first start, so clients find the store again.
+        if not self.ports:
+            # The admin server always runs in mini mode, and its worker dials admin port + 10000.
+            admin = next(
+                p
+                for p in _free_ports(20)
+                if p + GRPC_OFFSET < 65536 and _port_is_free(p + GRPC_OFFSET)
+            )
+            self.ports = [*_free_ports(8), admin]
+        master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin = self.ports
         self.s3_port = s3
-        # The admin server always runs in mini mode, and its worker dials admin port + 10000.
-        admin = next(
-            p for p in _free_ports(20) if p + GRPC_OFFSET < 65536 and _port_is_free(p + GRPC_OFFSET)
-        )
         args = [
             self.binary,
             "mini",
