@@ -89,12 +89,13 @@ class Api:
         *,
         file_name: str = "upload.bin",
         fields: dict[str, str] | None = None,
+        settle: bool = True,
     ) -> httpx.Response:
         """POST every field of ``ticket`` (or ``fields``) then ``file``, as ``curl -F`` does.
 
         On an S3 store the POST only lands the bytes; as a client would, this then calls
         ``complete`` so that the file is in its final state when it returns, as with the
-        embedded storage (which verifies while the bytes arrive).
+        embedded storage (which verifies while the bytes arrive). ``settle=False`` only posts.
         """
         form = fields if fields is not None else ticket["fields"]
         response = httpx.post(
@@ -103,7 +104,7 @@ class Api:
             files={"file": (file_name, content, "application/octet-stream")},
             timeout=30,
         )
-        if is_s3(self.server) and response.is_success:
+        if settle and is_s3(self.server) and response.is_success:
             settled = self.client.post(f"{self.files_path}/{ticket['id']}/complete")
             assert settled.status_code == 200, settled.text
         return response

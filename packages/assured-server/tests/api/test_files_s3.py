@@ -104,7 +104,7 @@ def test_upload_to_the_store_then_complete_makes_the_file_available(
     assert ticket["fields"]["key"] == f"uploads/{file_id}"
     assert complete(s3_api, file_id).json()["code"] == "FILE_NOT_READY"
 
-    assert s3_api.post_form(ticket, content).status_code == 204
+    assert s3_api.post_form(ticket, content, settle=False).status_code == 204
     assert s3_api.get_file(file_id).json()["status"] == "pending"  # S3 cannot tell the server
     for _ in range(2):  # idempotent
         done = complete(s3_api, file_id)
@@ -132,7 +132,7 @@ def test_without_complete_the_sweep_makes_the_file_available(
 ) -> None:
     content = pdf_bytes(50_000)
     ticket = sweep_api.created()
-    assert sweep_api.post_form(ticket, content).status_code == 204
+    assert sweep_api.post_form(ticket, content, settle=False).status_code == 204
     wait_for(lambda: sweep_api.get_file(ticket["id"]).json()["status"] != "pending", "settling")
     file = sweep_api.get_file(ticket["id"]).json()
     assert file["status"] == "available" and file["sha256"] == sha256(content)
@@ -143,7 +143,9 @@ def test_a_mismatching_upload_is_rejected_and_nothing_is_left(
     s3_api: Api, seaweedfs: SeaweedFS
 ) -> None:
     ticket = s3_api.created("scan.pdf", "application/pdf")
-    assert s3_api.post_form(ticket, png_bytes(4000)).status_code == 204  # S3 cannot look inside
+    assert (
+        s3_api.post_form(ticket, png_bytes(4000), settle=False).status_code == 204
+    )  # S3 cannot look inside
     file = complete(s3_api, ticket["id"]).json()
     assert file["status"] == "rejected" and file["rejectionReason"] == "CONTENT_MISMATCH"
     assert seaweedfs.keys(bucket_of(s3_api), f"uploads/{ticket['id']}") == []
@@ -155,7 +157,7 @@ def test_bytes_over_the_limit_are_rejected_even_if_the_store_took_them(
     s3_api: Api, seaweedfs: SeaweedFS
 ) -> None:
     ticket = s3_api.created()
-    refused = s3_api.post_form(ticket, pdf_bytes(MAX_UPLOAD + 1))
+    refused = s3_api.post_form(ticket, pdf_bytes(MAX_UPLOAD + 1), settle=False)
     assert refused.status_code == 400 and b"EntityTooLarge" in refused.content
     assert complete(s3_api, ticket["id"]).status_code == 409  # nothing landed
     # A store that does not enforce the policy: the server checks the size itself.
@@ -176,10 +178,12 @@ def test_a_second_upload_after_the_file_settled_is_deleted_by_the_sweep(
 ) -> None:
     first, second = pdf_bytes(3000), pdf_bytes(4000)
     ticket = sweep_api.created()
-    assert sweep_api.post_form(ticket, first).status_code == 204
+    assert sweep_api.post_form(ticket, first, settle=False).status_code == 204
     wait_for(lambda: sweep_api.get_file(ticket["id"]).json()["status"] == "available", "settling")
     landing = f"uploads/{ticket['id']}"
-    assert sweep_api.post_form(ticket, second).status_code == 204  # the policy is still valid
+    assert (
+        sweep_api.post_form(ticket, second, settle=False).status_code == 204
+    )  # the policy is still valid
     wait_for(lambda: seaweedfs.keys(bucket_of(sweep_api), landing) == [], "the stray's deletion")
     file = sweep_api.get_file(ticket["id"]).json()
     assert file["size"] == len(first) and file["sha256"] == sha256(first)
@@ -209,7 +213,7 @@ def test_a_v1_upload_streams_to_the_store_and_downloads_through_a_presigned_url(
 
 def test_delete_removes_the_object_from_the_store(s3_api: Api, seaweedfs: SeaweedFS) -> None:
     ticket = s3_api.created()
-    assert s3_api.post_form(ticket, pdf_bytes(2000)).status_code == 204
+    assert s3_api.post_form(ticket, pdf_bytes(2000), settle=False).status_code == 204
     assert complete(s3_api, ticket["id"]).json()["status"] == "available"
     url = s3_api.download_url(ticket["id"]).json()["url"]
     assert s3_api.client.delete(f"{s3_api.files_path}/{ticket['id']}").status_code == 204
