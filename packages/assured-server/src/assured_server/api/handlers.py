@@ -114,33 +114,25 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _is_storage_path(request: Request) -> bool:
-    return request.url.path.startswith("/storage/")
-
-
-async def _storage_down(request: Request, exc: Exception) -> Response:
-    log.warning("storage unavailable: %s", type(exc).__name__)
-    if _is_storage_path(request):
+def _unavailable(request: Request, code: ErrorCode) -> Response:
+    """503 with ``Retry-After``: S3 XML on the storage endpoints, the JSON shape elsewhere."""
+    if request.url.path.startswith("/storage/"):
         error = S3Error("ServiceUnavailable", "Please reduce your request rate.", 503)
         response = s3_error_response(error, request_id_of(request.scope))
         response.headers["Retry-After"] = "5"
         return response
-    return error_response(
-        request, ApiError(ErrorCode.STORAGE_UNAVAILABLE, headers={"Retry-After": "5"})
-    )
+    return error_response(request, ApiError(code, headers={"Retry-After": "5"}))
+
+
+async def _storage_down(request: Request, exc: Exception) -> Response:
+    log.warning("storage unavailable: %s", type(exc).__name__)
+    return _unavailable(request, ErrorCode.STORAGE_UNAVAILABLE)
 
 
 async def _database_down(request: Request, exc: Exception) -> Response:
     # Only the exception type: driver messages can carry connection strings.
     log.warning("database unavailable: %s", type(exc).__name__)
-    if _is_storage_path(request):
-        error = S3Error("ServiceUnavailable", "Please reduce your request rate.", 503)
-        response = s3_error_response(error, request_id_of(request.scope))
-        response.headers["Retry-After"] = "5"
-        return response
-    return error_response(
-        request, ApiError(ErrorCode.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
-    )
+    return _unavailable(request, ErrorCode.SERVICE_UNAVAILABLE)
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

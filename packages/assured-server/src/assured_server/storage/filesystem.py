@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,6 @@ from assured_server.storage.base import (
     ObjectNotFound,
     ObjectWriter,
     PreconditionFailed,
-    PresignedPost,
     StorageBackend,
     StorageUnavailable,
     check_key,
@@ -41,7 +40,8 @@ from assured_server.storage.fs_files import (
     usable_dir,
     write_all,
 )
-from assured_server.storage.sigv4 import Credentials, presign_post, presign_url
+from assured_server.storage.presigning import SigV4Presigning
+from assured_server.storage.sigv4 import Credentials
 
 log = logging.getLogger(__name__)
 # Bigger writes mean fewer thread hops; 1 MiB keeps memory flat and the disk busy.
@@ -49,7 +49,7 @@ WRITE_BUFFER = 1 << 20
 READ_CHUNK = 256 << 10
 
 
-class FilesystemStorage(StorageBackend):
+class FilesystemStorage(SigV4Presigning, StorageBackend):
     """Objects of one bucket as files under ``root``; URLs point at this server's /storage."""
 
     def __init__(
@@ -143,42 +143,6 @@ class FilesystemStorage(StorageBackend):
         with _unavailable_on_os_error():
             found = await anyio.to_thread.run_sync(list_files, self.root, prefix, limit)
         return [_info(key, stat) for key, stat in found]
-
-    def presign_get(
-        self, key: str, *, expires_in: int, response_params: Mapping[str, str], now: datetime
-    ) -> str:
-        """A SigV4 query-string URL to this server's storage endpoint."""
-        url = f"{self.endpoint}/{self.bucket}/{check_key(key)}"
-        return presign_url(
-            self.credentials,
-            method="GET",
-            url=url,
-            params=response_params,
-            expires_in=expires_in,
-            now=now,
-        )
-
-    def presign_post(
-        self, key: str, *, content_type: str, max_size: int, expires_in: int, now: datetime
-    ) -> PresignedPost:
-        """A SigV4 POST policy pinning bucket, key, type and size, for this server's endpoint."""
-        fields = presign_post(
-            self.credentials,
-            bucket=self.bucket,
-            key=check_key(key),
-            fields={"bucket": self.bucket, "Content-Type": content_type},
-            conditions=[
-                {"Content-Type": content_type},
-                ["content-length-range", 1, max_size],
-            ],
-            expires_in=expires_in,
-            now=now,
-        )
-        return PresignedPost(
-            url=f"{self.endpoint}/{self.bucket}",
-            fields=fields,
-            expires_at=datetime.fromtimestamp(now.timestamp() + expires_in, UTC),
-        )
 
     async def ping(self) -> None:
         """The storage folder must exist, be writable and have free space."""

@@ -9,7 +9,7 @@ imported only when ``ASSURED_STORAGE_BACKEND=s3``: the filesystem server never l
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,15 +25,15 @@ from assured_server.storage.base import (
     ObjectNotFound,
     ObjectWriter,
     PreconditionFailed,
-    PresignedPost,
     StorageBackend,
     StorageError,
     StorageUnavailable,
     check_key,
 )
+from assured_server.storage.presigning import SigV4Presigning
 from assured_server.storage.s3_errors import error_code, mapped_errors
 from assured_server.storage.s3_writer import S3Writer
-from assured_server.storage.sigv4 import Credentials, presign_post, presign_url
+from assured_server.storage.sigv4 import Credentials
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -49,7 +49,7 @@ READ_CHUNK = 256 << 10
 STALE_UPLOAD = timedelta(hours=24)
 
 
-class S3Storage(StorageBackend):
+class S3Storage(SigV4Presigning, StorageBackend):
     """Objects of one bucket in an S3-compatible store, addressed in path style."""
 
     def __init__(
@@ -231,38 +231,6 @@ class S3Storage(StorageBackend):
             )
             for item in page.get("Contents", [])
         ]
-
-    def presign_get(
-        self, key: str, *, expires_in: int, response_params: Mapping[str, str], now: datetime
-    ) -> str:
-        """A SigV4 query-string URL to the store (our signer: the same bytes as boto3's)."""
-        return presign_url(
-            self.credentials,
-            method="GET",
-            url=f"{self.endpoint}/{self.bucket}/{check_key(key)}",
-            params=response_params,
-            expires_in=expires_in,
-            now=now,
-        )
-
-    def presign_post(
-        self, key: str, *, content_type: str, max_size: int, expires_in: int, now: datetime
-    ) -> PresignedPost:
-        """A SigV4 POST policy for the store's bucket URL; the server verifies the bytes later."""
-        fields = presign_post(
-            self.credentials,
-            bucket=self.bucket,
-            key=check_key(key),
-            fields={"bucket": self.bucket, "Content-Type": content_type},
-            conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_size]],
-            expires_in=expires_in,
-            now=now,
-        )
-        return PresignedPost(
-            url=f"{self.endpoint}/{self.bucket}",
-            fields=fields,
-            expires_at=datetime.fromtimestamp(now.timestamp() + expires_in, UTC),
-        )
 
     async def ping(self) -> None:
         """HEAD the bucket: the store answers and these credentials may use the bucket."""
