@@ -1,67 +1,364 @@
-"""``python -m bench [--quick]``: run the benchmarks and print one markdown table."""
+"""``python -m bench [--quick]``: run every benchmark here and print ONE markdown table.
+
+Every comparison in the table is measured in the same run, interleaved, on this machine;
+figures are medians of several runs. Progress goes to stderr, the table to stdout.
+"""
 
 from __future__ import annotations
 
 import argparse
-import platform
+import contextlib
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-import psutil
-
-from bench import direct_upload, proxied_upload, sdk
+from bench import api_rate, large_uploads, postgres, presign, sdk, small_docs, wrk
+from bench.ceiling_app import CeilingProcess
+from bench.common import MIB, BenchServer
+from bench.report import Row, load_average, machine, rate, render, times, verdict, wrk_cell
+from bench.seaweed import Seaweed
 
 GIB = 1 << 30
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run, print the table, and return a process exit code."""
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, under 3 minutes")
-    args = parser.parse_args(argv)
-    size = GIB // 4 if args.quick else GIB
-    rows: list[tuple[str, str, str]] = []
+@dataclass(frozen=True)
+class Profile:
+    """How big and how long: ``quick`` stays under three minutes in all."""
 
-    for label, module in (
-        ("Proxied upload, {} MiB through /api/v1/files/handle/", proxied_upload),
-        ("Direct upload, {} MiB to /storage (pre-signed form)", direct_upload),
+    name: str
+    size: int
+    rounds: int
+    """Rounds of the large-upload contenders."""
+    presign_seconds: float
+    load_seconds: float
+    """Length of one wrk / thread-pool / SDK run."""
+    runs: int
+    """Runs per load figure (the median is reported)."""
+
+
+QUICK = Profile("quick", 256 * MIB, rounds=3, presign_seconds=0.3, load_seconds=2, runs=3)
+FULL = Profile("full", GIB, rounds=5, presign_seconds=1.0, load_seconds=10, runs=5)
+
+
+def say(message: str) -> None:
+    """Progress, on stderr."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def stopping(thing: BenchServer | CeilingProcess | Seaweed) -> Iterator[None]:
+    """Stop a started process whatever happens."""
+    try:
+        yield
+    finally:
+        thing.stop()
+
+
+def large_rows(result: large_uploads.LargeResults, notes: list[str]) -> list[Row]:
+    """Rows 1 and 2."""
+    size_mib = result.size // MIB
+    rows: list[Row] = []
+    ceiling = result.mb_per_s("ceiling")
+    seaweed = result.mb_per_s("seaweed")
+    disk = result.mb_per_s("dd")
+    for section, name, label in (
+        ("1", "proxied", f"Proxied upload, {size_mib} MiB, `POST /api/v1/files/handle/`"),
+        ("2", "direct", f"Direct upload, {size_mib} MiB, pre-signed form to `/storage`"),
     ):
-        result = module.run(size)
+        ours = result.mb_per_s(name)
+        assert ours is not None and ceiling is not None
+        cpu = f"server CPU {result.cpu_ms_per_mib(name):.2f} ms/MiB"
+        ours_cell = f"{rate(ours, 'MB/s')} ({cpu})"
         rows.append(
-            (
-                label.format(size // (1 << 20)),
-                f"{result['mb_per_s']:.0f} MB/s, server peak RSS {result['peak_rss_mib']:.0f} MiB "
-                f"(idle {result['baseline_rss_mib']:.0f} MiB)",
-                "peak RSS < 100 MiB: " + ("met" if result["peak_rss_mib"] < 100 else "MISSED"),
+            Row(
+                section,
+                label,
+                ours_cell,
+                f"ceiling (bare ASGI app, same stack) {rate(ceiling, 'MB/s')} "
+                f"(CPU {result.cpu_ms_per_mib('ceiling'):.2f} ms/MiB)",
+                times(result.ratio(name, "ceiling")),
+                "≥ 0.8× ceiling",
+                verdict(result.ratio(name, "ceiling") >= 0.8),
             )
         )
+        if seaweed is not None:
+            rows.append(
+                Row(
+                    section,
+                    label,
+                    rate(ours, "MB/s"),
+                    f"SeaweedFS, boto3 `put_object` {rate(seaweed, 'MB/s')}",
+                    times(result.ratio(name, "seaweed")),
+                    "≥ 2× SeaweedFS",
+                    verdict(result.ratio(name, "seaweed") >= 2),
+                )
+            )
+        else:
+            rows.append(
+                Row(
+                    section,
+                    label,
+                    rate(ours, "MB/s"),
+                    "SeaweedFS: not run",
+                    "—",
+                    "≥ 2× SeaweedFS",
+                    "skipped",
+                )
+            )
+        peak = result.peak_rss_mib(name)
+        rows.append(
+            Row(
+                section,
+                f"{label}: server peak RSS",
+                f"{peak:.0f} MiB (idle {result.idle_rss_mib:.0f} MiB)",
+                f"ceiling app {result.peak_rss_mib('ceiling'):.0f} MiB"
+                + (f"; SeaweedFS {result.peak_rss_mib('seaweed'):.0f} MiB" if seaweed else ""),
+                "—",
+                "< 100 MiB",
+                verdict(peak < 100),
+            )
+        )
+    if disk is not None:
+        rows.append(
+            Row(
+                "1–2",
+                f"The disk: `dd if=/dev/zero bs=1M count={size_mib} conv=fsync`",
+                rate(disk, "MB/s"),
+                result="reference",
+            )
+        )
+    per_round = "; ".join(
+        f"{name} " + ", ".join(f"{result.size / t.seconds / 1e6:.0f}" for t in runs)
+        for name, runs in result.transfers.items()
+    )
+    notes.append(f"Large uploads, MB/s of each round in round order: {per_round}.")
+    cpu = ", ".join(
+        f"{name} {result.cpu_ms_per_mib(name):.2f} ms "
+        f"(curl {result.cpu_ms_per_mib(name, client=True):.2f} ms)"
+        for name in ("proxied", "direct", "ceiling")
+    )
+    notes.append(f"Large uploads, median CPU per MiB of the receiving process and of curl: {cpu}.")
+    if seaweed is not None:
+        notes.append(
+            f"The boto3 client spent a median {result.client_cpu_seconds:.2f} s of CPU per "
+            f"{size_mib} MiB PUT (over plain HTTP botocore signs the payload: SHA-256 of the "
+            "whole body before sending)."
+        )
+    return rows
 
-    result = sdk.upload_memory(size)
+
+def presign_rows(ops: dict[str, float]) -> list[Row]:
+    """Row 3, in-process."""
+    return [
+        Row(
+            "3",
+            "Pre-sign a download URL, in-process, one thread (`presign_url`)",
+            rate(ops["ours_url"], "ops/s"),
+            f"boto3 `generate_presigned_url` {rate(ops['boto_url'], 'ops/s')}"
+            + (" (the same URL, byte for byte)" if ops["same_url"] else " (URLs DIFFER)"),
+            times(ops["ours_url"] / ops["boto_url"]),
+            "≥ 15× boto3",
+            verdict(ops["ours_url"] / ops["boto_url"] >= 15),
+        ),
+        Row(
+            "3",
+            "Pre-sign an upload POST policy, in-process, one thread (`presign_post`)",
+            rate(ops["ours_post"], "ops/s"),
+            f"boto3 `generate_presigned_post` {rate(ops['boto_post'], 'ops/s')}",
+            times(ops["ours_post"] / ops["boto_post"]),
+            "≥ 15× boto3",
+            verdict(ops["ours_post"] / ops["boto_post"] >= 15),
+        ),
+    ]
+
+
+def api_rows(db: str, results: dict[str, wrk.WrkResult]) -> list[Row]:
+    """Row 5 for one database."""
+    rows = []
+    for name, label in (
+        ("create", "v3 create-upload `POST /v3/accounts/{id}/files`"),
+        ("download", "`GET /v3/accounts/{id}/files/{id}/download-url`"),
+    ):
+        result = results[name]
+        ok = result.rps >= 2300 and result.p99_ms < 25 and result.errors == 0
+        rows.append(
+            Row(
+                "5",
+                f"{label}, wrk c32, {db}",
+                wrk_cell(result),
+                target="≥ 2,300 req/s, p99 < 25 ms",
+                result=verdict(ok),
+            )
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run everything, print the table, and return a process exit code."""
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller and shorter: < 3 minutes")
+    args = parser.parse_args(argv)
+    profile = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    host = machine()
+    rows: list[Row] = []
+    notes: list[str] = []
+    wrk_binary, wrk_note = wrk.wrk_binary()
+    if wrk_binary is None:
+        notes.append(f"wrk rows skipped: {wrk_note}.")
+    upload_env = {"ASSURED_MAX_UPLOAD_BYTES": str(profile.size + MIB)}
+
+    with tempfile.TemporaryDirectory(prefix="assured-bench-") as tmp:
+        work = Path(tmp)
+        seaweed: Seaweed | None = None
+        say("starting SeaweedFS (weed mini)")
+        try:
+            seaweed = Seaweed(work / "seaweed").start()
+        except RuntimeError as exc:
+            notes.append(f"SeaweedFS rows skipped: {exc}")
+        with contextlib.ExitStack() as stack:
+            if seaweed is not None:
+                stack.enter_context(stopping(seaweed))
+
+            say(f"large uploads: {profile.size // MIB} MiB, {profile.rounds} rounds")
+            server = BenchServer.start(work / "server-sqlite", upload_env)
+            with stopping(server):
+                ceiling = CeilingProcess(work / "ceiling").start()
+                with stopping(ceiling):
+                    large = large_uploads.run(
+                        server, ceiling, seaweed, work, size=profile.size, rounds=profile.rounds
+                    )
+                rows += large_rows(large, notes)
+
+                say("small documents: wrk, SeaweedFS, SDK")
+                small = small_docs.run(
+                    server, seaweed, wrk_binary, seconds=profile.load_seconds, runs=profile.runs
+                )
+            rows += small_rows(small, wrk_note)
+
+            say("pre-signing in-process")
+            rows += presign_rows(presign.run(profile.runs, profile.presign_seconds))
+
+            if wrk_binary is not None:
+                say("API rate on SQLite")
+                server = BenchServer.start(work / "server-rate", {})
+                with stopping(server):
+                    sqlite = api_rate.run(
+                        wrk_binary, server, seconds=profile.load_seconds, runs=profile.runs
+                    )
+                download = sqlite["download"]
+                rows.append(
+                    Row(
+                        "3",
+                        "`GET …/download-url` over HTTP (wrk c32, SQLite; the figure of row 5)",
+                        wrk_cell(download),
+                        result="see 5",
+                    )
+                )
+                rows += api_rows("SQLite", sqlite)
+                with postgres.private_database() as (url, pg_note):
+                    if url is None:
+                        notes.append(f"PostgreSQL rows skipped: {pg_note}.")
+                    else:
+                        say("API rate on PostgreSQL")
+                        server = BenchServer.start(
+                            work / "server-pg", {"ASSURED_DATABASE_URL": url}
+                        )
+                        with stopping(server):
+                            pg = api_rate.run(
+                                wrk_binary, server, seconds=profile.load_seconds, runs=profile.runs
+                            )
+                        rows += api_rows("PostgreSQL", pg)
+
+    say("SDK: memory while uploading from a path, import time")
+    rows += sdk_rows(profile.size)
+    rows.sort(key=lambda row: row.section[-1])  # stable: measured order within a section
+
+    minutes = (time.perf_counter() - started) / 60
+    print(
+        f"Profile: {profile.name} (`python -m bench{' --quick' if args.quick else ''}`), "
+        f"{minutes:.1f} minutes."
+    )
+    print(f"Machine: {host}; at the end {load_average()}.")
+    print()
+    print(render(rows))
+    if notes:
+        print()
+        for note in notes:
+            print(f"- {note}")
+    return 0
+
+
+def small_rows(small: dict[str, object], wrk_note: str) -> list[Row]:
+    """Row 4."""
+    rows = []
+    seaweed = small["seaweed"]
+    result = small["wrk"]
+    label = "100 KiB uploads, `files/handle`, wrk c16 (SQLite)"
+    if isinstance(result, wrk.WrkResult):
+        rows.append(
+            Row(
+                "4",
+                label,
+                wrk_cell(result, "uploads/s"),
+                target="≥ 500 uploads/s",
+                result=verdict(result.rps >= 500 and result.errors == 0),
+            )
+        )
+        if isinstance(seaweed, float):
+            rows.append(
+                Row(
+                    "4",
+                    label,
+                    rate(result.rps, "uploads/s"),
+                    f"SeaweedFS, boto3 `put_object` of 100 KiB, 16 threads "
+                    f"{rate(seaweed, 'PUTs/s')}",
+                    times(result.rps / seaweed),
+                    "≥ 1× SeaweedFS",
+                    verdict(result.rps >= seaweed),
+                )
+            )
+    else:
+        rows.append(
+            Row("4", label, f"skipped: {wrk_note}", target="≥ 500 uploads/s", result="skipped")
+        )
+    docs = small["sdk"]
+    assert isinstance(docs, float)
     rows.append(
-        (
-            f"SDK upload of a {size // (1 << 20)} MiB file from a path (sync client)",
-            f"SDK process peak RSS {result['peak_rss_mib']:.0f} MiB, {result['mb_per_s']:.0f} MB/s",
-            "peak RSS < 100 MiB: " + ("met" if result["peak_rss_mib"] < 100 else "MISSED"),
+        Row(
+            "4",
+            "SDK `upload_and_associate_document` (2 requests each), asyncio c16, 100 KiB",
+            rate(docs, "documents/s"),
+            target="≥ 250 documents/s",
+            result=verdict(docs >= 250),
         )
     )
+    return rows
+
+
+def sdk_rows(size: int) -> list[Row]:
+    """Row 6: the SDK's own figures."""
+    memory = sdk.upload_memory(size)
     import_ms = sdk.import_time_ms()
-    rows.append(
-        (
+    return [
+        Row(
+            "6",
+            f"SDK upload of a {size // MIB} MiB file from a path (sync client): client peak RSS",
+            f"{memory['peak_rss_mib']:.0f} MiB ({memory['mb_per_s']:.0f} MB/s)",
+            target="< 100 MiB",
+            result=verdict(memory["peak_rss_mib"] < 100),
+        ),
+        Row(
+            "6",
             "`import assured` (median of 7, minus a bare interpreter start)",
             f"{import_ms:.0f} ms",
-            "< 150 ms: " + ("met" if import_ms < 150 else "MISSED"),
-        )
-    )
-
-    print(
-        f"Machine: {platform.platform()}, {psutil.cpu_count()} CPUs, "
-        f"{psutil.virtual_memory().total / GIB:.0f} GiB, Python {platform.python_version()}"
-    )
-    print()
-    print("| benchmark | result | target |")
-    print("|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    return 0
+            target="< 150 ms",
+            result=verdict(import_ms < 150),
+        ),
+    ]
 
 
 if __name__ == "__main__":

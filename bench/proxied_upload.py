@@ -1,61 +1,30 @@
 """Proxied upload: a large file through ``POST /api/v1/files/handle/`` (the v1 API).
 
-Measures throughput and the server's peak RSS while the multipart body streams through it.
+The body streams through the server, which parses the form, checks the magic bytes, hashes
+and writes the file, and records it; the file is deleted again after each run.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
-from bench.common import BenchServer, RssSampler, mib, pdf_stream, timed
-
-BOUNDARY = "benchboundary91c2"
+from bench.common import BenchServer, RssSampler, Transfer, curl_form
 
 
-def multipart_body(size: int) -> tuple[Iterator[bytes], int]:
-    """A streamed form with one ``file`` part of ``size`` bytes, and its exact length."""
-    head = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
-
-    def body() -> Iterator[bytes]:
-        yield head
-        yield from pdf_stream(size)
-        yield tail
-
-    return body(), len(head) + size + len(tail)
-
-
-def run(size: int) -> dict[str, float]:
-    """Upload ``size`` bytes once; returns MB/s and peak RSS in MiB."""
-    with tempfile.TemporaryDirectory(prefix="assured-bench-") as tmp:
-        server = BenchServer.start(Path(tmp), {"ASSURED_MAX_UPLOAD_BYTES": str(size + (1 << 20))})
-        try:
-            body, length = multipart_body(size)
-            headers = {
-                **server.headers,
-                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                "Content-Length": str(length),
-            }
-            url = f"{server.proc.base_url}/api/v1/files/handle/"
-            with RssSampler(server.pid) as rss:
-                seconds = timed(lambda: _post(url, body, headers))
-            return {
-                "mb_per_s": size / seconds / 1e6,
-                "peak_rss_mib": mib(rss.peak),
-                "baseline_rss_mib": mib(rss.baseline),
-            }
-        finally:
-            server.proc.stop()
-
-
-def _post(url: str, body: Iterator[bytes], headers: dict[str, str]) -> None:
-    response = httpx.post(url, content=body, headers=headers, timeout=600)
-    if response.status_code != 201:
-        raise RuntimeError(f"upload failed: {response.status_code} {response.text[:200]}")
+def upload_once(server: BenchServer, source: Path, work: Path) -> Transfer:
+    """Upload ``source`` once, watching the server's memory and CPU."""
+    with RssSampler(server.pid) as rss:
+        result = curl_form(
+            f"{server.base_url}/api/v1/files/handle/",
+            work,
+            file=source,
+            headers=server.headers,
+        )
+    if result.status != 201:
+        raise RuntimeError(f"proxied upload failed: {result.status} {result.body[:200]!r}")
+    record = result.json()
+    if record["size"] != source.stat().st_size:
+        raise RuntimeError(f"proxied upload stored {record['size']} bytes")
+    with server.client() as client:
+        client.delete(server.files_path(record["id"])).raise_for_status()
+    return Transfer(result.seconds, rss.peak, rss.cpu_seconds, result.cpu_seconds)
