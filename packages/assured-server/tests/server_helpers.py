@@ -39,7 +39,7 @@ def mismatch_post_status(server: ServerProcess) -> int:
     return 204 if is_s3(server) else 400
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     """Poll ``predicate`` until it holds, for at most ``timeout`` seconds."""
     import time
 

@@ -20,7 +20,7 @@ from server_helpers import Api, assert_s3_error, make_api, pdf_bytes, png_bytes,
 from assured_server.testing import ServerProcess
 
 MAX_UPLOAD = 12 << 20  # room for a v1 upload of two 8 MiB-or-less parts
-WAIT = 15.0
+WAIT = 30.0
 
 
 def _start(weed: SeaweedFS, base: Path, bucket: str, sweep_interval: str) -> Api:
