@@ -3,14 +3,13 @@ half-done, and the server recovers by itself when the database is back."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from pg_private import PrivatePostgres
-from server_helpers import make_api, pdf_bytes, stored_objects
+from server_helpers import make_api, pdf_bytes, stored_objects, wait_until
 
 from assured_server.testing import ServerProcess
 
@@ -21,15 +20,6 @@ def pg() -> Iterator[PrivatePostgres]:
     server.start()
     yield server
     server.remove()
-
-
-def _wait_ready(base_url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the server did not become ready again")
 
 
 def test_database_outage_is_503_and_the_server_recovers_by_itself(
@@ -62,7 +52,7 @@ def test_database_outage_is_503_and_the_server_recovers_by_itself(
         assert set(stored_objects(app)) == objects_before, "nothing may be written while down"
 
         pg.start()
-        _wait_ready(app.base_url)
+        wait_until(lambda: httpx.get(f"{app.base_url}/readyz", timeout=10).status_code == 200)
         assert api.get_file(kept.json()["id"]).json()["status"] == "available"
         again = api.client.post("/api/v1/files/handle/", files={"file": ("d.pdf", pdf_bytes())})
         assert again.status_code == 201

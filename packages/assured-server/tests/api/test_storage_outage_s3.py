@@ -3,14 +3,13 @@ nothing is lost or half-stored, and the server recovers by itself when the store
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from s3_support import SeaweedFS, weed_binary
-from server_helpers import make_api, pdf_bytes
+from server_helpers import make_api, pdf_bytes, wait_until
 
 from assured_server.testing import ServerProcess
 
@@ -26,15 +25,6 @@ def private_store(tmp_path: Path) -> Iterator[SeaweedFS]:
     store.create_bucket("outage")
     yield store
     store.stop()
-
-
-def _wait_ready(base_url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if httpx.get(f"{base_url}/readyz", timeout=10).status_code == 200:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the server did not become ready again")
 
 
 def test_store_outage_is_503_and_the_server_recovers_by_itself(
@@ -60,7 +50,7 @@ def test_store_outage_is_503_and_the_server_recovers_by_itself(
         assert api.get_file(kept.json()["id"]).json()["status"] == "available"
 
         private_store.start()
-        _wait_ready(app.base_url)
+        wait_until(lambda: httpx.get(f"{app.base_url}/readyz", timeout=10).status_code == 200)
         url = api.download_url(kept.json()["id"]).json()["url"]
         assert httpx.get(url, timeout=30).content == pdf_bytes(40_000), "nothing was lost"
         again = api.client.post(HANDLE, files={"file": ("c.pdf", pdf_bytes())})

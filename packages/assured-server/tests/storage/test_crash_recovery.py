@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from server_helpers import make_api, pdf_bytes, sha256, stored_objects
+from server_helpers import make_api, pdf_bytes, sha256, stored_objects, wait_until
 
 from assured_server.testing import ServerProcess
 
@@ -28,15 +27,6 @@ def _form_head(fields: dict[str, str], declared_file_size: int) -> tuple[bytes, 
         "Content-Type: application/pdf\r\n\r\n"
     ).encode()
     return head, f"\r\n--{BOUNDARY}--\r\n".encode()
-
-
-def _wait_for(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -70,7 +60,7 @@ def test_sigkill_mid_upload_leaves_nothing_and_the_server_recovers(
             temps = [p for p in stored_objects(crash_server) if p.name.startswith(".tmp.")]
             return bool(temps) and temps[0].stat().st_size >= 1 << 20
 
-        _wait_for(partial_on_disk)
+        wait_until(partial_on_disk, timeout=10)
         crash_server.kill()
     finally:
         sock.close()

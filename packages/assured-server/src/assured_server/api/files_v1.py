@@ -196,7 +196,7 @@ async def _receive_file(
     ingested = await ingest(
         svc.storage,
         storage_key(row.id),
-        _chunks(part),
+        part,
         content_type=content_type.name,
         max_bytes=svc.settings.max_upload_bytes,
         before_commit=rest_of_form,
@@ -257,11 +257,6 @@ async def _text(part: Part) -> str:
         if exc.reason == "field_too_large":
             raise invalid(f"Form part {part.name!r} is too long.", field=part.name) from exc
         raise
-
-
-async def _chunks(part: Part) -> AsyncIterator[bytes]:
-    async for chunk in part:
-        yield chunk
 
 
 async def _fingerprint_only(reader: MultipartReader, limit: int) -> str:

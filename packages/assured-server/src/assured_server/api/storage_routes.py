@@ -135,7 +135,7 @@ async def post_object(bucket: str, request: Request) -> Response:
         ingested = await ingest(
             svc.storage,
             storage_key(file_id),
-            _file_chunks(file_part),
+            file_part,
             content_type=row.content_type,
             max_bytes=maximum,
             min_bytes=max(1, low),
@@ -174,11 +174,6 @@ async def post_object(bucket: str, request: Request) -> Response:
         body = post_response_xml(location=location, bucket=bucket, key=key, etag=etag)
         return Response(body, status_code=201, media_type="application/xml", headers=headers)
     return Response(status_code=200 if status == "200" else 204, headers=headers)
-
-
-async def _file_chunks(part: Part) -> AsyncIterator[bytes]:
-    async for chunk in part:
-        yield chunk
 
 
 def _verify_get(svc: Services, request: Request) -> None:
