@@ -105,8 +105,12 @@ class BenchServer:
         proc = ServerProcess(
             data_dir, env_overrides={"ASSURED_ACCESS_TOKEN_TTL": TOKEN_TTL, **env}
         ).start()
-        creds = proc.new_account("bench")
-        token = proc.token(creds)
+        try:
+            creds = proc.new_account("bench")
+            token = proc.token(creds)
+        except BaseException:
+            proc.stop()  # the caller gets no handle to stop it with
+            raise
         return cls(proc, creds, token, {"Authorization": f"Bearer {token}"})
 
     @property

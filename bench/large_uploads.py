@@ -1,5 +1,8 @@
 """Rows 1 and 2: a large upload, proxied and direct, against the ceiling, the disk and SeaweedFS.
 
+"proxied" and "direct" go to the SQLite + filesystem server; "pg-seaweed" is the proxied upload
+to the PostgreSQL + SeaweedFS server (which streams the body on into SeaweedFS), when it runs.
+
 Each round runs every contender once, in an order that changes from round to round, so that
 noise from the shared machine falls on all of them alike; speeds are medians over the rounds
 (ratios are those of the medians), RSS the highest peak seen. A smaller warm-up round goes
@@ -25,13 +28,15 @@ WARMUP_BYTES = 32 * MIB
 # The order of each round. A contender's cost can land on the one after it (on this VM the
 # first large write after another's pays for fresh page-cache pages), so the contender that
 # follows SeaweedFS — the largest such cost — changes every round, as it would not under a
-# rotation; every contender also takes different places.
+# rotation; every contender also takes different places. "pg-seaweed" also ends in a large
+# SeaweedFS write, so the contender after it changes every round too, and it was placed without
+# changing who follows "seaweed".
 SCHEDULE = (
-    ("seaweed", "proxied", "ceiling", "direct", "dd"),
-    ("proxied", "dd", "seaweed", "direct", "ceiling"),
-    ("direct", "seaweed", "ceiling", "proxied", "dd"),
-    ("ceiling", "proxied", "direct", "seaweed", "dd"),
-    ("dd", "direct", "proxied", "ceiling", "seaweed"),
+    ("seaweed", "proxied", "ceiling", "pg-seaweed", "direct", "dd"),
+    ("proxied", "pg-seaweed", "dd", "seaweed", "direct", "ceiling"),
+    ("direct", "seaweed", "ceiling", "proxied", "dd", "pg-seaweed"),
+    ("ceiling", "pg-seaweed", "proxied", "direct", "seaweed", "dd"),
+    ("dd", "direct", "proxied", "pg-seaweed", "ceiling", "seaweed"),
 )
 
 
@@ -41,7 +46,8 @@ class LargeResults:
 
     size: int
     transfers: dict[str, list[Transfer]] = field(default_factory=dict)
-    idle_rss_mib: float = 0.0
+    idle_rss_mib: dict[str, float] = field(default_factory=dict)
+    """The receiving server's RSS before the warm-up, by contender."""
     client_cpu_seconds: float = 0.0
     """Median CPU seconds the boto3 client spent on one PUT (SigV4 payload hash, checksum)."""
 
@@ -75,12 +81,19 @@ def run(
     *,
     size: int,
     rounds: int,
+    cloud: BenchServer | None = None,
 ) -> LargeResults:
-    """A warm-up, then ``rounds`` interleaved rounds of every contender with ``size`` bytes."""
+    """A warm-up, then ``rounds`` interleaved rounds of every contender with ``size`` bytes.
+
+    ``cloud`` is the PostgreSQL + SeaweedFS server, if there is one.
+    """
     disk_dir = work / "dd"
     disk_dir.mkdir(exist_ok=True)
     results = LargeResults(size)
-    results.idle_rss_mib = mib(psutil.Process(server.pid).memory_info().rss)
+    idle = mib(psutil.Process(server.pid).memory_info().rss)
+    results.idle_rss_mib = {"proxied": idle, "direct": idle}
+    if cloud is not None:
+        results.idle_rss_mib["pg-seaweed"] = mib(psutil.Process(cloud.pid).memory_info().rss)
     s3 = seaweed.client() if seaweed is not None else None
     client_cpu: list[float] = []
 
@@ -100,6 +113,8 @@ def run(
         }
         if seaweed is not None:
             found["seaweed"] = put
+        if cloud is not None:
+            found["pg-seaweed"] = lambda: proxied_upload.upload_once(cloud, source, work)
         return found
 
     warm = write_pdf(work / "warm.pdf", min(WARMUP_BYTES, size))

@@ -1,5 +1,8 @@
 """Row 4: many small documents at once — wrk on ``files/handle``, boto3 on SeaweedFS, the SDK.
 
+wrk runs against the SQLite + filesystem server and, when there is one, the PostgreSQL +
+SeaweedFS server; the SDK against the first.
+
 Every loop is bounded twice: by a deadline and by a maximum count.
 """
 
@@ -104,25 +107,35 @@ def run(
     *,
     seconds: float,
     runs: int,
+    cloud: BenchServer | None = None,
 ) -> dict[str, Any]:
-    """Interleaved runs of the three; medians (wrk: medians of its figures)."""
+    """Interleaved runs of them all; medians (wrk: medians of its figures).
+
+    ``cloud`` is the PostgreSQL + SeaweedFS server, if there is one.
+    """
     wrk_runs: list[wrk.WrkResult] = []
+    cloud_runs: list[wrk.WrkResult] = []
     puts: list[float] = []
     docs: list[float] = []
     # Warm-ups, not counted: connections, caches, the SDK's token.
     if wrk_binary is not None:
         wrk_uploads(wrk_binary, server, 1)
+        if cloud is not None:
+            wrk_uploads(wrk_binary, cloud, 1)
     if seaweed is not None:
         seaweed_puts(seaweed, 1, "warm")
     sdk_documents(server, 1)
     for run_no in range(runs):
         if wrk_binary is not None:
             wrk_runs.append(wrk_uploads(wrk_binary, server, seconds))
+            if cloud is not None:
+                cloud_runs.append(wrk_uploads(wrk_binary, cloud, seconds))
         if seaweed is not None:
             puts.append(seaweed_puts(seaweed, seconds, f"run{run_no}"))
         docs.append(sdk_documents(server, seconds))
     return {
         "wrk": wrk.summarize(wrk_runs) if wrk_runs else None,
+        "wrk_cloud": wrk.summarize(cloud_runs) if cloud_runs else None,
         "seaweed": median(puts) if puts else None,
         "sdk": median(docs),
     }

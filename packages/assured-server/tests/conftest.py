@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from s3_support import SeaweedFS, weed_binary
 from server_helpers import (
     BUCKET,
     TEST_MAX_UPLOAD,
@@ -16,7 +15,7 @@ from server_helpers import (
     make_api,
 )
 
-from assured_server.testing import ServerProcess
+from assured_server.testing import SeaweedFS, ServerProcess, weed_binary
 
 
 @pytest.fixture(scope="session", params=["sqlite-filesystem", "postgres-s3"])

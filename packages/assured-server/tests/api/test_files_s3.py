@@ -14,10 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from s3_support import SeaweedFS
 from server_helpers import Api, assert_s3_error, make_api, pdf_bytes, png_bytes, sha256
 
-from assured_server.testing import ServerProcess
+from assured_server.testing import SeaweedFS, ServerProcess
 
 MAX_UPLOAD = 12 << 20  # room for a v1 upload of two 8 MiB-or-less parts
 WAIT = 30.0

@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from s3_support import SeaweedFS
 from server_helpers import make_api, pdf_bytes, sha256, wait_until
 
-from assured_server.testing import ServerProcess
+from assured_server.testing import SeaweedFS, ServerProcess
 
 HANDLE = "/api/v1/files/handle/"
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from s3_support import SeaweedFS, weed_binary
 from server_helpers import make_api, pdf_bytes, wait_until
 
-from assured_server.testing import ServerProcess
+from assured_server.testing import SeaweedFS, ServerProcess, weed_binary
 
 HANDLE = "/api/v1/files/handle/"
 

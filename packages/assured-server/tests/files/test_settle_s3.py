@@ -9,7 +9,6 @@ from typing import Any
 
 import anyio
 import pytest
-from s3_support import SeaweedFS
 
 from assured_server.auth.accounts import create_account
 from assured_server.clock import utcnow
@@ -20,6 +19,7 @@ from assured_server.files import lifecycle
 from assured_server.files.records import landing_key, storage_key
 from assured_server.files.sweeper import Sweeper
 from assured_server.services import Services
+from assured_server.testing import SeaweedFS
 
 BUCKET = "settle-tests"
 LIMIT = 1 << 20

@@ -14,7 +14,6 @@ import botocore.auth
 import botocore.signers
 import httpx
 import pytest
-from s3_support import SeaweedFS
 
 from assured_server.files.ingest import TooLarge, ingest
 from assured_server.storage import s3 as s3_module
@@ -25,7 +24,7 @@ from assured_server.storage.base import (
     StorageUnavailable,
 )
 from assured_server.storage.s3 import MIN_PART_SIZE, S3Storage
-from assured_server.testing import free_port
+from assured_server.testing import SeaweedFS, free_port
 
 BUCKET = "storage-tests"
 MIB = 1 << 20
