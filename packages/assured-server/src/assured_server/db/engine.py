@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, make_url, text
@@ -16,18 +15,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-# How long a SQLite writer waits for the lock before giving up (milliseconds).
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+from assured_server.db.errors import DatabaseUnavailable
+from assured_server.db.file_lock import FileLock
+from assured_server.db.group_commit import GroupCommitter
+from assured_server.db.sqlite_loop import BUSY_TIMEOUT_MS, loop_connector
+
 # How long opening a PostgreSQL connection may take before the database counts as unreachable.
 PG_CONNECT_TIMEOUT = 5.0
 
 
-# Set while a task is inside ``Database.write``: a nested write must not wait for itself.
-_writing: ContextVar[bool] = ContextVar("assured_db_writing", default=False)
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached; requests answer 503 until it is back."""
+__all__ = ["Database", "DatabaseUnavailable"]
 
 
 class Database:
@@ -37,45 +34,63 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        sqlite_file = _sqlite_file(url) if self.is_sqlite else None
+        if sqlite_file is not None:
+            # SQLite runs on the event loop, waiting in threads only (see sqlite_loop).
+            kwargs["async_creator"] = loop_connector(sqlite_file)
+        elif self.is_sqlite:
+            # In-memory or URI databases keep aiosqlite's own connections.
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10)
             kwargs["async_creator"] = _asyncpg_creator(url)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_timeout_ms=0 if sqlite_file else BUSY_TIMEOUT_MS)
+        # Loop connections never suspend while closing (see ``read``).
+        self._close_inline = sqlite_file is not None
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         # On SQLite a writer starts with BEGIN IMMEDIATE: taking the write lock up front avoids
         # the deadlock of two deferred transactions that both try to upgrade their read lock.
         self._writer = async_sessionmaker(
             self.engine.execution_options(assured_write=True), expire_on_commit=False
         )
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._group_commit: GroupCommitter | None = None
+        if self.is_sqlite:
+            # Other processes on the same file (workers, admin commands) take turns with us.
+            lock = FileLock(Path(f"{sqlite_file}-writer.lock")) if sqlite_file else None
+            self._group_commit = GroupCommitter(self.engine, lock)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for queries; nothing it does is committed."""
-        async with self._reader() as session:
+        if not self._close_inline:
+            async with self._reader() as session:
+                yield session
+            return
+        session = self._reader()
+        try:
             yield session
+        finally:
+            # Closed inline: ``async with`` closes in a new task behind asyncio.shield (so that
+            # a cancelled close cannot leave a connection half-reset), which keeps the pooled
+            # connection out past this request and churned the pool under load. A loop-run
+            # SQLite read never suspends while closing, so it cannot be cancelled midway.
+            await session.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed when the block ends without an error."""
-        if self._write_lock is None or _writing.get():
-            async with self._writer() as session, session.begin():
+        """A session in one transaction, committed when the block ends without an error.
+
+        On SQLite the block is a unit of a group commit (see ``group_commit``): it still ends
+        only once its changes are durable, or raises.
+        """
+        if self._group_commit is not None:
+            async with self._group_commit.unit() as session:
                 yield session
             return
-        # SQLite has one writer at a time. Queueing our own writers here, instead of letting
-        # each connection's BEGIN IMMEDIATE find the lock taken, spares them SQLite's busy
-        # handler, which sleeps (up to 100 ms a try) rather than waking when the lock is free.
-        async with self._write_lock:
-            token = _writing.set(True)
-            try:
-                async with self._writer() as session, session.begin():
-                    yield session
-            finally:
-                _writing.reset(token)
+        async with self._writer() as session, session.begin():
+            yield session
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -106,18 +121,29 @@ def _asyncpg_creator(url: str) -> Callable[[], Awaitable[Any]]:
     return create
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; ``None`` for memory or URI-style databases."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("uri"):
+        return None
+    return database
+
+
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (the driver's implicit BEGIN is always DEFERRED).
-        dbapi_connection.isolation_level = None
+        # Loop connections are opened in that mode already (aiosqlite's setter is a thread hop).
+        if dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # WAL + synchronous=FULL: a committed upload record survives power loss.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

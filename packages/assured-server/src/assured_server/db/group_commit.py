@@ -1,0 +1,182 @@
+"""SQLite writes committed in groups: one transaction and one fsync for the writes that queue.
+
+SQLite has one writer at a time, and with ``synchronous=FULL`` each commit waits for fsync in
+a thread. Taking turns one transaction at a time, a busy server commits once per turn of the
+event loop: the committing task waits for its thread, then for its place in a loop crowded
+with other requests, all while holding the write lock. Instead, each write here is a *unit*:
+a session inside a SAVEPOINT of a shared transaction. Units run one after another (a lock
+queues them, so they never interleave); when a unit ends and nobody else is queued, the
+transaction is committed and every unit in it learns the outcome. A unit's block returns only
+once its changes are durable, exactly as with a transaction of its own.
+
+- A unit that raises is rolled back to its savepoint and does not affect the others, unless
+  the error broke the transaction itself (an operational error from the database): then the
+  whole group is rolled back and every unit in it gets that error.
+- A write nested in a unit (in the same task) becomes a nested savepoint of the same group.
+- Queueing in the process also keeps our writers out of SQLite's busy handler, which sleeps
+  (up to 100 ms a try) rather than waking when the lock is free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from assured_server.db.file_lock import FileLock
+
+
+class _Group:
+    """One open transaction and the future its units wait on."""
+
+    __slots__ = ("connection", "committed")
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Every unit may have been cancelled: nobody would read a failure, and asyncio would
+        # log "exception was never retrieved".
+        self.committed.add_done_callback(_retrieve)
+
+    def fail(self, error: BaseException) -> None:
+        if self.committed.done():
+            return
+        if isinstance(error, asyncio.CancelledError):
+            self.committed.cancel()
+        else:
+            self.committed.set_exception(error)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+# The group of the unit running in this task, so that a nested write joins it.
+_current: ContextVar[_Group | None] = ContextVar("assured_db_group", default=None)
+
+
+class GroupCommitter:
+    """Hands out write units on ``engine`` (whose ``assured_write`` BEGIN takes the lock).
+
+    ``file_lock``: taken for each group, so that other processes writing the same file queue
+    in the kernel rather than in SQLite's sleeping busy handler.
+    """
+
+    def __init__(self, engine: AsyncEngine, file_lock: FileLock | None = None) -> None:
+        self._engine = engine.execution_options(assured_write=True)
+        self._file_lock = file_lock
+        self._lock = asyncio.Lock()
+        self._queued = 0
+        self._group: _Group | None = None
+        # asyncio keeps only weak references to tasks: hold the commits in flight.
+        self._commits: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncSession]:
+        """A session whose changes are committed (durably) when the block ends without error."""
+        nested_in = _current.get()
+        if nested_in is not None:
+            async with _savepoint(nested_in) as session:
+                yield session
+            return
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._queued -= 1
+        lock_handed_over = False
+        try:
+            group = self._group
+            if group is None:
+                group = self._group = await self._begin()
+            token = _current.set(group)
+            try:
+                async with _savepoint(group) as session:
+                    yield session
+            except OperationalError as exc:
+                # The database failed under the transaction: none of the group can commit.
+                self._group = None
+                group.fail(exc)
+                await self._discard(group)
+                raise
+            except BaseException:
+                # The unit's own failure, rolled back to its savepoint; the group goes on.
+                if self._queued == 0:
+                    lock_handed_over = self._finish(group)
+                raise
+            finally:
+                _current.reset(token)
+            if self._queued == 0:
+                lock_handed_over = self._finish(group)
+        finally:
+            if not lock_handed_over:
+                self._lock.release()
+        await asyncio.shield(group.committed)
+
+    async def _begin(self) -> _Group:
+        if self._file_lock is not None:
+            await self._file_lock.acquire()
+        try:
+            connection = await self._engine.connect()
+            try:
+                await connection.begin()
+            except BaseException:
+                await connection.close()
+                raise
+        except BaseException:
+            self._release_file()
+            raise
+        return _Group(connection)
+
+    def _release_file(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
+
+    def _finish(self, group: _Group) -> bool:
+        """Commit ``group`` in a task of its own, which then releases the lock."""
+        self._group = None
+        # Its own task: a unit cancelled while waiting must not stop the others' commit.
+        task = asyncio.get_running_loop().create_task(self._commit(group))
+        self._commits.add(task)
+        task.add_done_callback(self._commits.discard)
+        return True
+
+    async def _commit(self, group: _Group) -> None:
+        try:
+            await group.connection.commit()
+        except BaseException as exc:
+            group.fail(exc)
+            await self._discard(group)
+        else:
+            if not group.committed.done():
+                group.committed.set_result(None)
+            self._release_file()
+            await group.connection.close()
+        finally:
+            self._lock.release()
+
+    async def _discard(self, group: _Group) -> None:
+        """Roll back and return the connection (the error that got us here is what counts)."""
+        with contextlib.suppress(Exception):
+            await group.connection.rollback()
+        self._release_file()
+        with contextlib.suppress(Exception):
+            await group.connection.close()
+
+
+@asynccontextmanager
+async def _savepoint(group: _Group) -> AsyncIterator[AsyncSession]:
+    session = AsyncSession(
+        bind=group.connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        async with session.begin():
+            yield session
+    finally:
+        await session.close()
