@@ -14,6 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from assured_server.config import Settings
 
 LEEWAY = timedelta(seconds=30)
+# Verified access tokens remembered (by their exact text) so that a client's next request
+# skips PyJWT's parse and HMAC/signature check (≈60 µs, far more for RS256/ES256 keys).
+VERIFIED_CACHE_SIZE = 4096
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "typ", "jti"]
 
 
@@ -50,6 +53,7 @@ class TokenService:
         self._algorithm = settings.jwt_algorithm
         self._kid = settings.jwt_key_id or None
         self._verify_keys: dict[str | None, Any] = {}
+        self._verified: dict[str, Claims] = {}
         if self._algorithm == "HS256":
             self._signing_key: Any = settings.jwt_secret.encode("utf-8")
             self._verify_keys[None] = self._signing_key
@@ -84,7 +88,25 @@ class TokenService:
         )
 
     def verify(self, token: str, expected_type: str) -> Claims:
-        """Verify signature, algorithm, expiry, issuer, audience and type; return the claims."""
+        """Verify signature, algorithm, expiry, issuer, audience and type; return the claims.
+
+        An access token verified before is found by its exact text and only its expiry is
+        checked again (the rest of what was checked cannot change).
+        """
+        known = self._verified.get(token)
+        if known is not None and known.token_type == expected_type:
+            if datetime.now(UTC) < known.expires_at + LEEWAY:
+                return known
+            del self._verified[token]
+        claims = self._verify(token, expected_type)
+        if expected_type == "access":
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                # Forget the oldest entry (dicts keep insertion order).
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str, expected_type: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
