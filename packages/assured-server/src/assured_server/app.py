@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,16 +23,27 @@ from assured_server.api import (
     storage_routes,
 )
 from assured_server.api.middleware import EdgeMiddleware
-from assured_server.config import Settings
+from assured_server.config import Settings, load_settings
 from assured_server.db.migrate import migrate
 from assured_server.files.sweeper import Sweeper
 from assured_server.services import Services
 
 log = logging.getLogger(__name__)
+# How often a worker process checks that the process supervising it is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 
-def create_app(settings: Settings, *, run_migrations: bool = True, sweep: bool = True) -> FastAPI:
-    """Build the app; the lifespan opens the database and storage and runs the sweeper."""
+def create_app(
+    settings: Settings,
+    *,
+    run_migrations: bool = True,
+    sweep: bool = True,
+    parent_pid: int | None = None,
+) -> FastAPI:
+    """Build the app; the lifespan opens the database and storage and runs the sweeper.
+
+    ``parent_pid``: a worker of ``serve --workers N`` shuts down when that process is gone.
+    """
     services = Services.build(settings)
 
     @asynccontextmanager
@@ -46,6 +60,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True, sweep: bool =
                     max_upload_bytes=settings.max_upload_bytes,
                 )
                 tasks.start_soon(sweeper.run)
+            if parent_pid is not None:
+                tasks.start_soon(_exit_with_parent, parent_pid)
             try:
                 yield
             finally:
@@ -66,3 +82,33 @@ def create_app(settings: Settings, *, run_migrations: bool = True, sweep: bool =
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one worker of ``serve --workers N`` (uvicorn imports it by name).
+
+    The supervising ``serve`` process has migrated the schema, made the data dir's secrets and
+    put its command-line options in the environment; the worker reads the same settings.
+    """
+    from assured_server import logs
+
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    # The pid the supervisor had when it spawned us: if it died before this line, getppid()
+    # would already name our new parent.
+    supervisor = multiprocessing.parent_process()
+    parent_pid = supervisor.pid if supervisor is not None else None
+    return create_app(
+        settings, run_migrations=False, parent_pid=parent_pid if parent_pid else os.getppid()
+    )
+
+
+async def _exit_with_parent(parent_pid: int) -> None:
+    # A worker whose supervisor was killed (SIGKILL leaves no time to stop the workers) would
+    # otherwise keep serving the shared socket on its own, forever.
+    while True:
+        await anyio.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent_pid:
+            log.warning("the supervising serve process is gone; this worker stops")
+            os.kill(os.getpid(), signal.SIGTERM)
+            return

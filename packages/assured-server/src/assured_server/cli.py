@@ -41,25 +41,41 @@ def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server processes sharing the port (ASSURED_WORKERS; default 1)."),
+    ] = None,
     demo: Annotated[
         bool, typer.Option(help="Create a demo account and key on first start.")
     ] = False,
 ) -> None:
     """Run the server (migrating the schema first). Defaults: SQLite and files under ./var."""
-    import uvicorn
-
     from assured_server import logs
-    from assured_server.app import create_app
     from assured_server.demo import ensure_demo
 
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides = {
+        k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None
+    }
     settings = _settings(**overrides)
     logs.configure(settings.log_level)
     _migrate_in_child(settings)
     if demo:
         typer.echo(_run(ensure_demo, settings))
-    config = uvicorn.Config(
-        create_app(settings),
+    if settings.workers == 1:
+        import uvicorn
+
+        from assured_server.app import create_app
+
+        uvicorn.Server(_uvicorn_config(create_app(settings), settings)).run()
+    else:
+        _serve_workers(settings)
+
+
+def _uvicorn_config(app: Any, settings: Settings, **extra: Any) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
@@ -70,8 +86,42 @@ def serve(
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         # Headers are bounded by our own middleware (431); the parser must let them reach it.
         h11_max_incomplete_event_size=256 << 10,
+        **extra,
     )
-    uvicorn.Server(config).run()
+
+
+def _serve_workers(settings: Settings) -> None:
+    """Bind the port here, then run ``settings.workers`` processes that accept on it.
+
+    uvicorn's supervisor restarts a worker that dies and stops them all on SIGTERM/SIGINT.
+    Each worker builds its own app from the environment, so the settings this process was
+    given on its command line go into the environment first (the port as actually bound).
+    """
+    import os
+    import shutil
+
+    from uvicorn.supervisors import Multiprocess
+
+    from assured_server.metrics import MULTIPROC_ENV
+
+    config = _uvicorn_config(
+        "assured_server.app:create_worker_app", settings, factory=True, workers=settings.workers
+    )
+    sock = config.bind_socket()
+    # Counters of an earlier run must not add to this one's; the workers share this directory.
+    metrics_dir = settings.data_dir.resolve() / "run" / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ.update(
+        {
+            "ASSURED_HOST": settings.host,
+            "ASSURED_PORT": str(sock.getsockname()[1]),
+            "ASSURED_WORKERS": str(settings.workers),
+            "ASSURED_DATA_DIR": str(settings.data_dir),
+            MULTIPROC_ENV: str(metrics_dir),
+        }
+    )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _migrate_in_child(settings: Settings) -> None:

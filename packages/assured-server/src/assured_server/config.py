@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_timeout: float = Field(default=10.0, ge=0)
+    workers: int = Field(default=1, ge=1, le=64, description="Server processes on one port.")
 
     @field_validator("max_expiration")
     @classmethod

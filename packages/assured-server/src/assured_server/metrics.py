@@ -1,8 +1,19 @@
-"""Prometheus metrics of the server (text format 0.0.4 at ``/metrics``)."""
+"""Prometheus metrics of the server (text format 0.0.4 at ``/metrics``).
+
+With several worker processes (``ASSURED_WORKERS``) each worker writes its values to files in
+``PROMETHEUS_MULTIPROC_DIR`` (set by ``serve`` before the workers start, read by
+prometheus_client at import), and ``/metrics`` of any worker sums all of them: a scrape sees
+the whole server, whichever worker answers it.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Histogram(
@@ -29,5 +40,10 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 
 
 def render() -> bytes:
-    """The exposition text."""
-    return generate_latest(REGISTRY)
+    """The exposition text (of every worker process when there are several)."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
