@@ -1,8 +1,8 @@
 """The ceiling of a proxied upload: a bare ASGI app on our serving stack that only stores bytes.
 
-Served exactly as ``assured-server serve`` is (uvicorn, uvloop, httptools, no access log), it
-writes each request body to a new file, fsyncs it and answers 201. Nothing is parsed, hashed
-or recorded, so no upload path of ours can be faster on this machine and this client.
+Served exactly as ``assured-server serve`` is (uvicorn, the asyncio loop, httptools, no access
+log), it writes each request body to a new file, fsyncs it and answers 201. Nothing is parsed,
+hashed or recorded, so no upload path of ours can be faster on this machine and this client.
 
 ``python -m bench.ceiling_app --port N --dir D`` serves it; :class:`CeilingProcess` runs that.
 """
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         make_app(args.dir),
         host="127.0.0.1",
         port=args.port,
-        loop="uvloop",
+        loop="asyncio",
         http="httptools",
         log_config=None,
         access_log=False,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,8 +38,15 @@ def _workers(server: ServerProcess, *, allow_gone: bool = False) -> list[psutil.
         if allow_gone:
             return []
         raise
-    # uvicorn's supervisor may also run multiprocessing's resource tracker: count the workers.
-    return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    # multiprocessing may also run its resource tracker: count the live workers only.
+    workers = []
+    for child in children:
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.Error:  # a zombie (a dead worker not yet reaped) or gone
+            continue
+    return workers
 
 
 def _requests_counted(text: str) -> int:
@@ -57,21 +63,20 @@ def test_every_worker_serves_and_metrics_add_up_whichever_worker_answers(
     workers_server: ServerProcess,
 ) -> None:
     wait_until(lambda: len(_workers(workers_server)) == WORKERS, timeout=30)
-    first, second = _workers(workers_server)
+    pids = {w.pid for w in _workers(workers_server)}
     url = f"{workers_server.base_url}/healthz"
     with httpx.Client(timeout=10) as client:
         served = _requests_counted(client.get(f"{workers_server.base_url}/metrics").text)
-    # Stop one worker at a time (SIGSTOP) so that the other must take the connections: each
-    # of the two has then answered requests, whatever the kernel's choice of acceptor.
-    for paused in (first, second):
-        paused.send_signal(signal.SIGSTOP)
-        try:
-            for _ in range(10):
-                with httpx.Client(timeout=10) as client:  # a new connection each time
-                    assert client.get(url).status_code == 200
-                served += 1
-        finally:
-            paused.send_signal(signal.SIGCONT)
+    # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections
+    # by their addresses: over 40 new connections, both workers answer some (a miss has odds
+    # of 2 in 2**40).
+    for _ in range(40):
+        with httpx.Client(timeout=10) as client:  # a new connection (a new port) each time
+            assert client.get(url).status_code == 200
+        served += 1
+    metrics_dir = workers_server.data_dir / "run" / "metrics"
+    recorded_by = {int(p.stem.rpartition("_")[2]) for p in metrics_dir.glob("histogram_*.db")}
+    assert pids <= recorded_by, "every worker answered and recorded requests"
     # Each scrape is answered by one worker or the other; every one must see all requests.
     for _ in range(10):
         with httpx.Client(timeout=10) as client:
@@ -92,3 +97,19 @@ def test_sigterm_stops_the_supervisor_and_its_workers(workers_server: ServerProc
     assert workers_server.stop() == 0
     wait_until(lambda: not any(w.is_running() and w.status() != "zombie" for w in workers), 30)
     assert not any(p.pid == os.getpid() for p in workers)
+
+
+def test_a_worker_that_dies_is_replaced(workers_server: ServerProcess) -> None:
+    wait_until(lambda: len(_workers(workers_server)) == WORKERS, timeout=30)
+    victim = _workers(workers_server)[0]
+    victim.kill()
+
+    def replaced() -> bool:
+        alive = _workers(workers_server)
+        return len(alive) == WORKERS and victim.pid not in {w.pid for w in alive}
+
+    wait_until(replaced, timeout=30)
+    # Both listen again: every new connection is answered, whichever socket it lands on.
+    for _ in range(20):
+        with httpx.Client(timeout=10) as client:
+            assert client.get(f"{workers_server.base_url}/healthz").status_code == 200
