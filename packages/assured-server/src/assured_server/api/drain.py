@@ -25,10 +25,7 @@ class LingeringBody:
         self._send = send
         self._body_done = scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE")
         self._received_any = False
-        self._expects_continue = any(
-            name == b"expect" and value.lower() == b"100-continue"
-            for name, value in scope["headers"]
-        )
+        self._headers = scope["headers"]
 
     async def receive(self) -> Message:
         """Pass messages through, noting when the body has been read to its end."""
@@ -45,13 +42,19 @@ class LingeringBody:
             and not message.get("more_body", False)
             and not self._body_done
             # Asking for the body of a client waiting on "100 Continue" would invite it.
-            and not (self._expects_continue and not self._received_any)
+            and not (not self._received_any and self._expects_continue())
         ):
             await self._send({**message, "more_body": True})
             await self._drain()
             await self._send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         await self._send(message)
+
+    def _expects_continue(self) -> bool:
+        # Looked up only when a body is left unread: not on the hot path of every request.
+        return any(
+            name == b"expect" and value.lower() == b"100-continue" for name, value in self._headers
+        )
 
     async def _drain(self) -> None:
         drained = 0

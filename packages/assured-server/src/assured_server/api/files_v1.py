@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import update
 from starlette.responses import JSONResponse
 
 from assured_server.api import idempotency
@@ -22,7 +21,7 @@ from assured_server.db.models import StoredFile
 from assured_server.errors import ApiError, ErrorCode, invalid, missing
 from assured_server.files import lifecycle
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
-from assured_server.files.records import AVAILABLE, PENDING, storage_key
+from assured_server.files.records import AVAILABLE, storage_key
 from assured_server.files.sniff import ContentMismatch
 from assured_server.files.v1_form import UploadForm
 from assured_server.files.views import storage_url
@@ -208,23 +207,20 @@ async def _receive_file(
 
 async def _record(svc: Services, row: StoredFile, ingested: Ingested) -> None:
     """``pending`` → ``available``, with the expiry the whole form settled on."""
-    async with svc.db.write() as session:
-        await session.execute(
-            update(StoredFile)
-            .where(StoredFile.id == row.id, StoredFile.status == PENDING)
-            .values(
-                status=AVAILABLE,
-                size=ingested.size,
-                sha256=ingested.sha256,
-                uploaded_at=utcnow(),
-                expires_at=row.expires_at,
-                upload_expires_at=None,
-            )
-        )
-        fresh = await session.get(StoredFile, row.id, populate_existing=True)
-    if fresh is None:
+    uploaded_at = utcnow()
+    settled = await lifecycle.mark_available(
+        svc.db,
+        row.id,
+        ingested,
+        uploaded_at=uploaded_at,
+        expires_at=row.expires_at,
+        upload_expires_at=None,
+    )
+    if not settled:  # the row left ``pending`` under us: nothing this request can answer
         raise ApiError(ErrorCode.INTERNAL_ERROR)
-    row.size, row.sha256, row.uploaded_at = fresh.size, fresh.sha256, fresh.uploaded_at
+    # The row is this request's own copy: it now says what the database says.
+    row.status, row.size, row.sha256 = AVAILABLE, ingested.size, ingested.sha256
+    row.uploaded_at, row.upload_expires_at = uploaded_at, None
 
 
 def _expiry(row: StoredFile, expires_in: int | None) -> datetime | None:

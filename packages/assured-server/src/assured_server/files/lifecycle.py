@@ -70,8 +70,18 @@ def new_row(spec: NewFile, *, now: datetime, upload_window: int | None) -> Store
     )
 
 
-async def mark_available(db: Database, file_id: str, ingested: Ingested) -> bool:
-    """``pending`` → ``available`` with size and digest; ``False`` if the row moved on first."""
+async def mark_available(
+    db: Database,
+    file_id: str,
+    ingested: Ingested,
+    *,
+    uploaded_at: datetime | None = None,
+    **columns: object,
+) -> bool:
+    """``pending`` → ``available`` with size and digest; ``False`` if the row moved on first.
+
+    ``columns``: more values to set in the same change (v1 settles the expiry here).
+    """
     async with db.write() as session:
         return await transition(
             session,
@@ -80,7 +90,8 @@ async def mark_available(db: Database, file_id: str, ingested: Ingested) -> bool
             status=AVAILABLE,
             size=ingested.size,
             sha256=ingested.sha256,
-            uploaded_at=utcnow(),
+            uploaded_at=uploaded_at or utcnow(),
+            **columns,
         )
 
 

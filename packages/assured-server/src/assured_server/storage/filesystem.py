@@ -75,10 +75,8 @@ class FilesystemStorage(SigV4Presigning, StorageBackend):
             log.info("removed %d temporary file(s) left by an earlier process", removed)
 
     async def open_writer(self, key: str) -> ObjectWriter:
-        """Open a temporary file next to the final path."""
-        final = self.path_of(key)
-        with _unavailable_on_os_error():
-            return await anyio.to_thread.run_sync(_FileWriter.open, final)
+        """A writer whose temporary file, next to the final path, appears with its first bytes."""
+        return _FileWriter(self.path_of(key))
 
     async def read(
         self, key: str, start: int = 0, end: int | None = None, *, if_match: str | None = None
@@ -156,57 +154,67 @@ class FilesystemStorage(SigV4Presigning, StorageBackend):
 
 
 class _FileWriter(ObjectWriter):
-    """A temporary file that becomes the object on commit."""
+    """A temporary file that becomes the object on commit.
 
-    def __init__(self, final: Path, temp: Path, fd: int) -> None:
+    The temporary file is made by the first flush or by the commit, in the same thread hop as
+    the I/O that needs it: a small upload costs one hop (create, write, fsync, link, fsync the
+    folder), where opening, writing and committing separately took three.
+    """
+
+    def __init__(self, final: Path) -> None:
         self._final = final
-        self._temp = temp
-        self._fd: int | None = fd
+        self._temp: Path | None = None
+        self._fd: int | None = None
         self._buffer = bytearray()
+        self._done = False
 
-    @classmethod
-    def open(cls, final: Path) -> _FileWriter:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        temp = final.with_name(f"{TEMP_PREFIX}{os.getpid()}.{secrets.token_hex(8)}")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        return cls(final, temp, fd)
+    def _opened(self) -> int:
+        """The temporary file's descriptor, creating the file first if needed (in a thread)."""
+        if self._fd is None:
+            self._final.parent.mkdir(parents=True, exist_ok=True)
+            temp = self._final.with_name(f"{TEMP_PREFIX}{os.getpid()}.{secrets.token_hex(8)}")
+            self._fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._temp = temp
+        return self._fd
 
     async def write(self, data: bytes) -> None:
+        if self._done:
+            raise ValueError("writer is closed")
         self._buffer += data
         if len(self._buffer) >= WRITE_BUFFER:
             try:
                 with _unavailable_on_os_error():
-                    await self._flush()
+                    data_out, self._buffer = self._buffer, bytearray()
+                    await anyio.to_thread.run_sync(self._write_sync, data_out)
             except BaseException:
                 await self.abort()
                 raise
 
-    async def _flush(self) -> None:
-        if not self._buffer:
-            return
-        data, self._buffer = self._buffer, bytearray()
-        fd = self._fd
-        if fd is None:
-            raise ValueError("writer is closed")
-        await anyio.to_thread.run_sync(write_all, fd, data)
+    def _write_sync(self, data: bytearray) -> None:
+        write_all(self._opened(), data)
 
     async def commit(self, *, overwrite: bool = False) -> None:
+        if self._done:
+            raise ValueError("writer is closed")
+        data, self._buffer = self._buffer, bytearray()
         try:
             with _unavailable_on_os_error():
-                await self._flush()
-                await anyio.to_thread.run_sync(self._commit_sync, overwrite)
+                await anyio.to_thread.run_sync(self._commit_sync, data, overwrite)
         except BaseException:
             await self.abort()
             raise
+        self._done = True
 
-    def _commit_sync(self, overwrite: bool) -> None:
-        fd, self._fd = self._fd, None
-        if fd is None:
-            raise ValueError("writer is closed")
+    def _commit_sync(self, data: bytearray, overwrite: bool) -> None:
+        fd = self._opened()
+        if data:
+            write_all(fd, data)
+        self._fd = None
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+        assert self._temp is not None  # noqa: S101 - set by _opened
         if overwrite:
             os.replace(self._temp, self._final)
         else:
@@ -217,14 +225,18 @@ class _FileWriter(ObjectWriter):
                 raise ObjectExists(str(self._final.name)) from exc
             finally:
                 self._temp.unlink(missing_ok=True)
+        self._temp = None
         fsync_dir(self._final.parent)
 
     async def abort(self) -> None:
-        fd, self._fd = self._fd, None
+        self._done = True
         self._buffer = bytearray()
+        fd, temp, self._fd, self._temp = self._fd, self._temp, None, None
+        if fd is None and temp is None:
+            return  # nothing was written to disk yet
         # Shielded: a cancelled request must still remove its temporary file.
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(discard, fd, self._temp)
+            await anyio.to_thread.run_sync(discard, fd, temp)
 
 
 @contextmanager

@@ -27,11 +27,12 @@ def write_all(fd: int, data: bytearray) -> None:
         view = view[written:]
 
 
-def discard(fd: int | None, temp: Path) -> None:
-    """Close ``fd`` and remove the temporary file."""
+def discard(fd: int | None, temp: Path | None) -> None:
+    """Close ``fd`` and remove the temporary file (either may be absent)."""
     if fd is not None:
         os.close(fd)
-    temp.unlink(missing_ok=True)
+    if temp is not None:
+        temp.unlink(missing_ok=True)
 
 
 def fsync_dir(directory: Path) -> None:
