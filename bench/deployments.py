@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,9 @@ from bench.seaweed import Seaweed
 
 SQLITE_FILESYSTEM = "SQLite + filesystem"
 POSTGRES_SEAWEED = "PostgreSQL + SeaweedFS"
+LOAD_WORKERS = max(1, os.cpu_count() or 1)
+"""Worker processes of the servers under load (rows 4 and 5): one per core, as deployed."""
+LOAD_ENV = {"ASSURED_WORKERS": str(LOAD_WORKERS)}
 
 
 @contextmanager
