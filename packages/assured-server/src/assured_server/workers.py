@@ -105,13 +105,18 @@ class _Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         log.info("supervisor %s starting %d workers", os.getpid(), self._settings.workers)
-        self._workers = [self._start() for _ in range(self._settings.workers)]
         code = 0
-        while not self._stop.wait(CHECK_SECONDS):
-            if not self._replace_dead():
-                code = 1
-                break
-        self._stop_all()
+        try:
+            for _ in range(self._settings.workers):
+                self._workers.append(self._start())
+            while not self._stop.wait(CHECK_SECONDS):
+                if not self._replace_dead():
+                    code = 1
+                    break
+        finally:
+            # Whatever ended the loop (a signal, workers failing, an error here), the workers
+            # go too: they must not keep serving a port nobody supervises.
+            self._stop_all()
         return code
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -12,6 +12,8 @@ once its changes are durable, exactly as with a transaction of its own.
 - A unit that raises is rolled back to its savepoint and does not affect the others, unless
   the error broke the transaction itself (an operational error from the database): then the
   whole group is rolled back and every unit in it gets that error.
+- A unit that fails still waits for its group's outcome: what it saw (or failed on) may have
+  been another unit's change, which counts only if the group commits.
 - A write nested in a unit (in the same task) becomes a nested savepoint of the same group.
 - Queueing in the process also keeps our writers out of SQLite's busy handler, which sleeps
   (up to 100 ms a try) rather than waking when the lock is free.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -28,7 +31,8 @@ from contextvars import ContextVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from assured_server.db.file_lock import FileLock
+from assured_server.db.errors import DatabaseUnavailable
+from assured_server.db.file_lock import WAIT_SECONDS, FileLock
 
 
 class _Group:
@@ -71,6 +75,7 @@ class GroupCommitter:
     def __init__(self, engine: AsyncEngine, file_lock: FileLock | None = None) -> None:
         self._engine = engine.execution_options(assured_write=True)
         self._file_lock = file_lock
+        self._wait_seconds = file_lock.wait_seconds if file_lock is not None else WAIT_SECONDS
         self._lock = asyncio.Lock()
         self._queued = 0
         self._group: _Group | None = None
@@ -85,16 +90,22 @@ class GroupCommitter:
             async with _savepoint(nested_in) as session:
                 yield session
             return
+        # Bounds the whole wait of this write (for our queue and for other processes).
+        deadline = time.monotonic() + self._wait_seconds
         self._queued += 1
         try:
             await self._lock.acquire()
-        finally:
+        except BaseException:
             self._queued -= 1
+            self._close_if_orphaned()
+            raise
+        self._queued -= 1
         lock_handed_over = False
+        unit_error: BaseException | None = None
         try:
             group = self._group
             if group is None:
-                group = self._group = await self._begin()
+                group = self._group = await self._begin(deadline)
             token = _current.set(group)
             try:
                 async with _savepoint(group) as session:
@@ -105,11 +116,9 @@ class GroupCommitter:
                 group.fail(exc)
                 await self._discard(group)
                 raise
-            except BaseException:
+            except BaseException as exc:
                 # The unit's own failure, rolled back to its savepoint; the group goes on.
-                if self._queued == 0:
-                    lock_handed_over = self._finish(group)
-                raise
+                unit_error = exc
             finally:
                 _current.reset(token)
             if self._queued == 0:
@@ -117,20 +126,48 @@ class GroupCommitter:
         finally:
             if not lock_handed_over:
                 self._lock.release()
-        await asyncio.shield(group.committed)
-
-    async def _begin(self) -> _Group:
-        if self._file_lock is not None:
-            await self._file_lock.acquire()
+        if isinstance(unit_error, asyncio.CancelledError):
+            raise unit_error
         try:
-            connection = await self._engine.connect()
+            await asyncio.shield(group.committed)
+        except Exception as group_error:
+            # Whatever this unit saw (or failed on) may have been another unit's row that
+            # never became durable: the group's failure is the answer.
+            raise group_error from unit_error
+        if unit_error is not None:
+            raise unit_error
+
+    def _close_if_orphaned(self) -> None:
+        """After a queued unit left without running: commit a group nobody will finish."""
+        if self._queued == 0 and self._group is not None:
+            task = asyncio.get_running_loop().create_task(self._commit_orphan())
+            self._commits.add(task)
+            task.add_done_callback(self._commits.discard)
+
+    async def _commit_orphan(self) -> None:
+        # The unit that left it open handed it to a successor that was cancelled while queued.
+        await self._lock.acquire()
+        group = self._group
+        if group is None or self._queued:
+            self._lock.release()  # finished meanwhile, or a queued unit will finish it
+            return
+        self._group = None
+        await self._commit(group)  # releases the lock
+
+    async def _begin(self, deadline: float) -> _Group:
+        # The pooled connection first: waiting for one must not happen while holding the
+        # lock that other processes queue on.
+        connection = await self._engine.connect()
+        try:
+            if self._file_lock is not None:
+                await self._file_lock.acquire(deadline)
             try:
                 await connection.begin()
             except BaseException:
-                await connection.close()
+                self._release_file()
                 raise
         except BaseException:
-            self._release_file()
+            await connection.close()
             raise
         return _Group(connection)
 
@@ -149,6 +186,10 @@ class GroupCommitter:
 
     async def _commit(self, group: _Group) -> None:
         try:
+            if not await _in_transaction(group.connection):
+                # SQLite ends a transaction by itself on some errors (a full disk, corruption):
+                # a COMMIT now would "succeed" having written nothing.
+                raise DatabaseUnavailable("the database ended the transaction by itself")
             await group.connection.commit()
         except BaseException as exc:
             group.fail(exc)
@@ -168,6 +209,11 @@ class GroupCommitter:
         self._release_file()
         with contextlib.suppress(Exception):
             await group.connection.close()
+
+
+async def _in_transaction(connection: AsyncConnection) -> bool:
+    raw = await connection.get_raw_connection()
+    return bool(getattr(raw.driver_connection, "in_transaction", True))
 
 
 @asynccontextmanager

@@ -18,10 +18,11 @@ Everything else is CPU work on small indexed tables (SQLite answers in microseco
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
+
+from assured_server.threads import run_to_completion
 
 # How long a statement that found the database locked waits for it, off the loop.
 BUSY_TIMEOUT_MS = 10_000
@@ -29,20 +30,6 @@ BUSY_TIMEOUT_MS = 10_000
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
-
-
-async def _off_loop(work: Callable[[], Any]) -> Any:
-    """Run ``work`` in a thread and wait for it even if cancelled meanwhile.
-
-    The connection must not be used again while the thread still holds it, so a cancellation
-    is passed on only once the work is over.
-    """
-    future = asyncio.get_running_loop().run_in_executor(None, work)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        await asyncio.wait([future])
-        raise
 
 
 def _execute_waiting(cursor: sqlite3.Cursor, sql: str, parameters: Any) -> None:
@@ -99,7 +86,7 @@ class LoopCursor:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
-            await _off_loop(lambda: _execute_waiting(self._cursor, sql, parameters))
+            await run_to_completion(lambda: _execute_waiting(self._cursor, sql, parameters))
         return self
 
     async def executemany(self, sql: str, seq: Iterable[Any]) -> LoopCursor:
@@ -138,6 +125,11 @@ class LoopConnection:
         return self._conn
 
     @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (SQLite may end one by itself after some errors)."""
+        return self._conn.in_transaction
+
+    @property
     def isolation_level(self) -> str | None:
         """Always ``None`` (autocommit): transactions start with an explicit BEGIN."""
         return self._conn.isolation_level
@@ -153,7 +145,7 @@ class LoopConnection:
     async def commit(self) -> None:
         """Commit the open transaction, if any, in a thread (it waits for fsync)."""
         if self._conn.in_transaction:
-            await _off_loop(self._conn.commit)
+            await run_to_completion(self._conn.commit)
 
     async def rollback(self) -> None:
         """Roll back the open transaction, if any."""

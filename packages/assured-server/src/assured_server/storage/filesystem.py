@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from assured_server.storage.fs_files import (
 )
 from assured_server.storage.presigning import SigV4Presigning
 from assured_server.storage.sigv4 import Credentials
+from assured_server.threads import run_to_completion
 
 log = logging.getLogger(__name__)
 # Bigger writes mean fewer thread hops; 1 MiB keeps memory flat and the disk busy.
@@ -153,6 +155,11 @@ class FilesystemStorage(SigV4Presigning, StorageBackend):
         return await anyio.to_thread.run_sync(remove_stale_temps, self.root, False)
 
 
+# The writers' thread hops: waited to completion even when cancelled (run_to_completion), so
+# that the temporary file and its descriptor are known to abort() whatever happens.
+_IO = ThreadPoolExecutor(max_workers=32, thread_name_prefix="assured-files")
+
+
 class _FileWriter(ObjectWriter):
     """A temporary file that becomes the object on commit.
 
@@ -185,7 +192,7 @@ class _FileWriter(ObjectWriter):
             try:
                 with _unavailable_on_os_error():
                     data_out, self._buffer = self._buffer, bytearray()
-                    await anyio.to_thread.run_sync(self._write_sync, data_out)
+                    await run_to_completion(lambda: self._write_sync(data_out), executor=_IO)
             except BaseException:
                 await self.abort()
                 raise
@@ -199,7 +206,7 @@ class _FileWriter(ObjectWriter):
         data, self._buffer = self._buffer, bytearray()
         try:
             with _unavailable_on_os_error():
-                await anyio.to_thread.run_sync(self._commit_sync, data, overwrite)
+                await run_to_completion(lambda: self._commit_sync(data, overwrite), executor=_IO)
         except BaseException:
             await self.abort()
             raise
@@ -236,7 +243,7 @@ class _FileWriter(ObjectWriter):
             return  # nothing was written to disk yet
         # Shielded: a cancelled request must still remove its temporary file.
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(discard, fd, temp)
+            await run_to_completion(lambda: discard(fd, temp), executor=_IO)
 
 
 @contextmanager

@@ -226,7 +226,9 @@ def presign_post(
     now: datetime,
 ) -> dict[str, str]:
     """Sign an S3 POST policy and return the form fields, as boto3's generate_presigned_post."""
-    amz_date, expiration = _timestamps(int(_utc(now).timestamp()), expires_in)
+    # An aware datetime's timestamp() is the same in any zone: no conversion needed.
+    epoch = now.timestamp() if now.tzinfo is not None else _utc(now).timestamp()
+    amz_date, expiration = _timestamps(int(epoch), expires_in)
     credential = f"{creds.access_key_id}/{amz_date[:8]}/{creds.region}/{creds.service}/aws4_request"
     # The key is always pinned exactly, without boto3's ``${filename}`` form: the verifier
     # never sees the file's name.

@@ -65,8 +65,15 @@ _json_str = json.encoder.encode_basestring_ascii
 def _condition_json(condition: PolicyCondition) -> str:
     # Written by hand: json.dumps costs a microsecond a call, the slowest step of presigning.
     if type(condition) is dict or isinstance(condition, Mapping):  # the ABC check is slow
+        if len(condition) == 1:  # the usual {"field": "value"}: no list, no join
+            ((name, value),) = condition.items()
+            return f"{{{_json_str(name)}:{_json_str(value)}}}"
         pairs = [f"{_json_str(k)}:{_json_str(v)}" for k, v in condition.items()]
         return f"{{{','.join(pairs)}}}"
+    op, low, high = condition if len(condition) == 3 else (None, None, None)
+    if type(op) is str and type(low) is int and type(high) is int:
+        # ["content-length-range", low, high]
+        return f"[{_json_str(op)},{low},{high}]"
     items = [
         _json_str(x) if type(x) is str else str(x) if type(x) is int else _JSON.encode(x)
         for x in condition
