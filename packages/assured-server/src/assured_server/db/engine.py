@@ -61,13 +61,12 @@ class Database:
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self._reader = async_sessionmaker(reader_engine, expire_on_commit=False)
-        # On SQLite a writer starts with BEGIN IMMEDIATE: taking the write lock up front avoids
-        # the deadlock of two deferred transactions that both try to upgrade their read lock.
-        self._writer = async_sessionmaker(
-            self.engine.execution_options(assured_write=True), expire_on_commit=False
-        )
+        # PostgreSQL writes: a session per transaction (SQLite's go through the group commit).
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._group_commit: GroupCommitter | None = None
         if self.is_sqlite:
+            # Its writers start with BEGIN IMMEDIATE: taking the write lock up front avoids the
+            # deadlock of two deferred transactions that both try to upgrade their read lock.
             # Other processes on the same file (workers, admin commands) take turns with us.
             lock = FileLock(Path(f"{sqlite_file}-writer.lock")) if sqlite_file else None
             self._group_commit = GroupCommitter(self.engine, lock)
