@@ -16,7 +16,14 @@ from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
 from assured_server.files import lifecycle
 from assured_server.files.downloads import MAX_DOWNLOAD_URL_SECONDS, download_url
-from assured_server.files.records import PENDING, STATUSES, get_file, landing_key, list_files
+from assured_server.files.records import (
+    PENDING,
+    STATUSES,
+    fetch_file,
+    get_file,
+    landing_key,
+    list_files,
+)
 from assured_server.files.rules import checked_content_type, checked_expiration, checked_filename
 from assured_server.files.views import file_v3
 from assured_server.services import Services
@@ -141,8 +148,7 @@ async def get_one(account_id: str, file_id: str, request: Request, who: Caller) 
     """The File, or 404 (also for another account's id)."""
     _caller(account_id, FILES_READ, who)
     svc = services(request)
-    async with svc.db.read() as session:
-        row = await get_file(session, who.account_id, file_id)
+    row = await fetch_file(svc.db, who.account_id, file_id)
     if row is None:
         raise not_found("No such file.")
     return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
@@ -180,8 +186,7 @@ async def get_download_url(
     expires_in = int_param(
         request.query_params, "expiresIn", default=300, minimum=1, maximum=MAX_DOWNLOAD_URL_SECONDS
     )
-    async with svc.db.read() as session:
-        row = await get_file(session, who.account_id, file_id)
+    row = await fetch_file(svc.db, who.account_id, file_id)
     if row is None:
         raise not_found("No such file.")
     signed = download_url(svc.storage, row, expires_in=expires_in, now=utcnow())

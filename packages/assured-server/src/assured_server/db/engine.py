@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Table, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 from assured_server.db.errors import DatabaseUnavailable
 from assured_server.db.file_lock import FileLock
 from assured_server.db.group_commit import GroupCommitter
+from assured_server.db.point_read import PointReader
 from assured_server.db.sqlite_loop import BUSY_TIMEOUT_MS, loop_connector
 
 # How long opening a PostgreSQL connection may take before the database counts as unreachable.
@@ -52,6 +53,8 @@ class Database:
             _configure_sqlite(self.engine, busy_timeout_ms=0 if sqlite_file else BUSY_TIMEOUT_MS)
         # Loop connections never suspend while closing (see ``read``).
         self._close_inline = sqlite_file is not None
+        self._sqlite_file = sqlite_file
+        self._point_readers: dict[str, PointReader] = {}
         # PostgreSQL reads in autocommit: at READ COMMITTED every statement takes its own
         # snapshot even inside a transaction, so BEGIN and ROLLBACK would only add two round
         # trips. SQLite keeps its BEGIN: there it gives the session one snapshot.
@@ -88,6 +91,16 @@ class Database:
             # SQLite read never suspends while closing, so it cannot be cancelled midway.
             await session.close()
 
+    def point_reader(self, table: Table) -> PointReader | None:
+        """Primary-key reads of ``table`` without the ORM (SQLite files), else ``None``."""
+        if self._sqlite_file is None:
+            return None
+        reader = self._point_readers.get(table.name)
+        if reader is None:
+            reader = PointReader(self._sqlite_file, table, self.engine.dialect)
+            self._point_readers[table.name] = reader
+        return reader
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction, committed when the block ends without an error.
@@ -109,6 +122,8 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        for reader in self._point_readers.values():
+            await reader.close()
         await self.engine.dispose()
 
 

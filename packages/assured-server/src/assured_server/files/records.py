@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assured_server.clock import is_uuid
+from assured_server.db.engine import Database
 from assured_server.db.models import StoredFile
 
 PENDING = "pending"
@@ -37,6 +38,24 @@ def effective_status(row: StoredFile, now: datetime) -> str:
     if row.status in (AVAILABLE, PENDING) and row.expires_at is not None and row.expires_at <= now:
         return EXPIRED
     return row.status
+
+
+async def fetch_file(db: Database, account_id: str, file_id: str) -> StoredFile | None:
+    """Like :func:`get_file`, for a request that only reads the row and answers.
+
+    On SQLite through the database's point reader (no ORM session: half of the CPU of a
+    ``download-url`` went to the ORM's load); the row comes back as a detached object.
+    """
+    reader = db.point_reader(StoredFile.__table__)  # type: ignore[arg-type]
+    if reader is None:
+        async with db.read() as session:
+            return await get_file(session, account_id, file_id)
+    if not is_uuid(file_id):
+        return None
+    values = await reader.get(file_id)
+    if values is None or values["account_id"] != account_id:
+        return None
+    return StoredFile(**values)
 
 
 async def get_file(session: AsyncSession, account_id: str, file_id: str) -> StoredFile | None:
