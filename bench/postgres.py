@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from assured_server.testing import create_postgres_database, drop_postgres_database
+
 ADMIN_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @contextmanager
@@ -29,14 +19,12 @@ def private_database() -> Iterator[tuple[str | None, str]]:
     """
     if not ADMIN_DSN.startswith("postgresql://postgres@127.0.0.1:"):
         raise ValueError("benchmarks use the PostgreSQL of 127.0.0.1 only")
-    name = f"assured_bench_{secrets.token_hex(6)}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        url = create_postgres_database(ADMIN_DSN, "assured_bench")
     except Exception as exc:  # any failure to create a database means "not reachable"
         yield None, f"PostgreSQL not reachable at {ADMIN_DSN}: {type(exc).__name__}"
         return
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
-        yield f"{base}/{name}", ""
+        yield url, ""
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_postgres_database(ADMIN_DSN, url)

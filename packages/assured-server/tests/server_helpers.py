@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assured_server import testing
 from assured_server.db.engine import Database
 from assured_server.testing import Credentials, ServerProcess
 
@@ -273,33 +273,19 @@ def in_database(server: ServerProcess, work: Callable[[AsyncSession], Awaitable[
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def create_postgres_database() -> str:
     """A fresh PostgreSQL database for this test run: its ``postgresql+asyncpg://`` URL.
 
     Skips (or fails, with ``REQUIRE_POSTGRES=1``) when PostgreSQL cannot be reached.
     """
-    name = f"assured_test_{secrets.token_hex(6)}"
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        return testing.create_postgres_database(PG_ADMIN_DSN, "assured_test")
     except Exception as exc:  # any failure to create a database means "not reachable"
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable: {exc!r}")
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_DSN}: {type(exc).__name__}")
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
 
 
 def drop_postgres_database(url: str) -> None:
     """Drop a database made by :func:`create_postgres_database`."""
-    name = url.rsplit("/", 1)[1]
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    testing.drop_postgres_database(PG_ADMIN_DSN, url)
