@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             if seaweed is not None:
                 stack.enter_context(stopping(seaweed))
 
-            # Rows 1 and 4 on both deployments, interleaved, the second on a server of its own.
+            # Row 1 on both deployments, interleaved, the second on a server of its own.
             say(f"starting a {POSTGRES_SEAWEED} server")
             with postgres_seaweed(
                 work / "server-pg-seaweed", seaweed, "assured-uploads", upload_env
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                     work / "server-pg-seaweed-small", seaweed, "assured-small", LOAD_ENV
                 ) as (cloud, cloud_note),
             ):
-                if cloud is None and cloud_note not in notes:
+                if cloud is None:
                     notes.append(cloud_note)
                 small = small_docs.run(
                     server,
@@ -317,8 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                     work / "server-pg-seaweed-rate", seaweed, "assured-rate", LOAD_ENV
                 ) as (cloud, cloud_note):
                     if cloud is None:
-                        if cloud_note not in notes:
-                            notes.append(cloud_note)
+                        notes.append(cloud_note)
                     else:
                         say(f"API rate on {POSTGRES_SEAWEED}")
                         cloud_rate = api_rate.run(
@@ -340,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows))
     if notes:
         print()
-        for note in notes:
+        # Each deployment that could not start says so once, however many rows it skipped.
+        for note in dict.fromkeys(notes):
             print(f"- {note}")
     return 0
 

@@ -51,8 +51,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms=0 if sqlite_file else BUSY_TIMEOUT_MS)
-        # Loop connections never suspend while closing (see ``read``).
-        self._close_inline = sqlite_file is not None
+        # Set for a SQLite file: its connections run on the loop (sqlite_loop).
         self._sqlite_file = sqlite_file
         self._point_readers: dict[str, PointReader] = {}
         # PostgreSQL reads in autocommit: at READ COMMITTED every statement takes its own
@@ -77,7 +76,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for queries; nothing it does is committed."""
-        if not self._close_inline:
+        if self._sqlite_file is None:
             async with self._reader() as session:
                 yield session
             return
