@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assured_server import testing
@@ -289,3 +290,11 @@ def create_postgres_database() -> str:
 def drop_postgres_database(url: str) -> None:
     """Drop a database made by :func:`create_postgres_database`."""
     testing.drop_postgres_database(PG_ADMIN_DSN, url)
+
+
+async def numbers_database(directory: Path) -> Database:
+    """A SQLite :class:`Database` in ``directory`` (``q.db``) with one table ``n (v INTEGER)``."""
+    db = Database(f"sqlite+aiosqlite:///{directory / 'q.db'}")
+    async with db.write() as session:
+        await session.execute(text("CREATE TABLE n (v INTEGER NOT NULL)"))
+    return db

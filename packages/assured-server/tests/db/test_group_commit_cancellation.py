@@ -10,22 +10,15 @@ from pathlib import Path
 
 import anyio
 import pytest
+from server_helpers import numbers_database
 from sqlalchemy import text
 
 from assured_server.db import sqlite_loop
-from assured_server.db.engine import Database
 from assured_server.threads import run_to_completion
 
 
-async def _db(tmp_path: Path) -> Database:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
-    async with db.write() as session:
-        await session.execute(text("CREATE TABLE n (v INTEGER NOT NULL)"))
-    return db
-
-
 async def test_a_cancelled_queued_writer_does_not_orphan_the_group(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     committer = db._group_commit
     assert committer is not None
     in_body, finish_a = asyncio.Event(), asyncio.Event()
@@ -133,7 +126,7 @@ async def test_timed_out_flock_waits_do_not_starve_the_commit_threads(tmp_path: 
 async def test_queued_writers_fail_within_the_flock_bound_not_in_series(tmp_path: Path) -> None:
     from assured_server.db.file_lock import FileLock, FileLockTimeout
 
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     committer = db._group_commit
     assert committer is not None and committer._file_lock is not None
     committer._file_lock.wait_seconds = 0.2

@@ -8,21 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
+from server_helpers import numbers_database
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from assured_server.db.engine import Database
 
 
-async def _db(tmp_path: Path) -> Database:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
-    async with db.write() as session:
-        await session.execute(text("CREATE TABLE n (v INTEGER NOT NULL)"))
-    return db
-
-
 async def test_many_concurrent_writers_all_commit_without_busy_waits(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     try:
 
         async def add(value: int) -> None:
@@ -41,7 +35,7 @@ async def test_many_concurrent_writers_all_commit_without_busy_waits(tmp_path: P
 
 
 async def test_a_write_nested_in_a_write_does_not_wait_for_itself(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     try:
 
         async def nested() -> None:
@@ -58,7 +52,7 @@ async def test_a_write_nested_in_a_write_does_not_wait_for_itself(tmp_path: Path
 
 
 async def test_a_failed_write_releases_the_queue(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     try:
         with pytest.raises(IntegrityError):
             async with db.write() as session:
@@ -75,7 +69,7 @@ async def test_a_failed_write_releases_the_queue(tmp_path: Path) -> None:
 async def test_concurrent_writers_share_commits_and_each_returns_only_once_durable(
     tmp_path: Path,
 ) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     try:
         seen_by_a_new_connection: list[int] = []
 
@@ -101,7 +95,7 @@ async def test_concurrent_writers_share_commits_and_each_returns_only_once_durab
 async def test_a_failing_writer_among_concurrent_ones_loses_only_its_own_rows(
     tmp_path: Path,
 ) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     try:
 
         async def add(value: int | None) -> str:
@@ -127,7 +121,7 @@ async def test_a_failing_writer_among_concurrent_ones_loses_only_its_own_rows(
 async def test_a_write_waits_off_the_loop_while_another_process_holds_the_lock(
     tmp_path: Path,
 ) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     # Another connection (as the admin CLI or a second worker process would) takes the lock.
     holder = sqlite3.connect(tmp_path / "q.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -159,7 +153,7 @@ async def test_two_databases_on_one_file_take_turns_through_the_shared_lock(
     tmp_path: Path,
 ) -> None:
     # As two worker processes would: separate engines, pools, queues and lock descriptors.
-    first = await _db(tmp_path)
+    first = await numbers_database(tmp_path)
     second = Database(f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
     try:
         await asyncio.gather(
@@ -176,7 +170,7 @@ async def test_two_databases_on_one_file_take_turns_through_the_shared_lock(
 async def test_a_cancelled_writer_does_not_stop_the_others_from_committing(
     tmp_path: Path,
 ) -> None:
-    db = await _db(tmp_path)
+    db = await numbers_database(tmp_path)
     try:
         tasks = [asyncio.create_task(_insert(db, i)) for i in range(30)]
         await asyncio.sleep(0)
