@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -237,3 +239,60 @@ def test_a_create_that_failed_on_its_references_can_be_retried_with_the_same_key
     retried = _post(idem, DOCUMENTS, json.dumps(document), key)
     assert retried.status_code == 201, retried.text
     assert count(idem, DOCUMENTS) == before + 1
+
+
+def _read_response(sock: socket.socket) -> tuple[int, bytes]:
+    """Status and body of one HTTP/1.1 response with a Content-Length (bounded by the timeout)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        int(v)
+        for k, _, v in (line.partition(":") for line in lines[1:])
+        if k.lower() == "content-length"
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, body
+        body += chunk
+    return int(lines[0].split()[1]), body
+
+
+@pytest.mark.parametrize("path", [PROFILES, "v3"])
+def test_a_json_create_counts_as_running_from_its_headers(idem: Api, path: str) -> None:
+    if path == "v3":
+        path = f"/v3/accounts/{idem.account_id}/files"
+        body = json.dumps({"fileName": "scan.pdf", "contentType": "application/pdf"}).encode()
+    else:
+        body = json.dumps(BODY).encode()
+    key = _key()
+    url = urlsplit(idem.server.base_url)
+    token = idem.client.headers["authorization"]
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        # The headers alone; the server asks for the body once the request is under way.
+        sock.sendall(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: {token}\r\n"
+                f"Content-Type: application/json\r\nIdempotency-Key: {key}\r\n"
+                f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+        )
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = sock.recv(1)
+            assert chunk, interim
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100"), interim
+        # Meanwhile the same key, with the whole body: the first request is still running.
+        running = _post(idem, path, body, key)
+        assert_api_error(running, 409, "IDEMPOTENCY_CONFLICT")
+        assert running.headers["retry-after"] == "1"
+        sock.sendall(body)
+        status, first = _read_response(sock)
+    assert status == 201, first
+    replay = _post(idem, path, body, key)
+    assert replay.status_code == 201 and replay.json() == json.loads(first)

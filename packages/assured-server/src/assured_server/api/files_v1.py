@@ -107,7 +107,7 @@ async def handle(request: Request, who: Caller) -> Response:
         )
         if guard is not None and guard.is_repeat:
             return guard.replay(await _fingerprint_only(reader, limit))
-        status, body, fingerprint = await _upload(svc, who, reader)
+        body = await _upload(svc, who, reader, guard)
     except MultipartError as exc:
         if guard is not None and not guard.is_repeat:
             await guard.abandon()
@@ -116,14 +116,13 @@ async def handle(request: Request, who: Caller) -> Response:
         if guard is not None and not guard.is_repeat:
             await guard.abandon()
         raise
-    if guard is not None:
-        await guard.finish(fingerprint, status, body)
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=201)
 
 
 async def _upload(
-    svc: Services, who: Principal, reader: MultipartReader
-) -> tuple[int, dict[str, Any], str]:
+    svc: Services, who: Principal, reader: MultipartReader, guard: idempotency.Guard | None
+) -> dict[str, Any]:
+    """The response body of a stored upload (recorded for ``guard``'s key, if any)."""
     form = UploadForm()
     fingerprint = _Fingerprint()
     parts = aiter(reader)
@@ -132,8 +131,9 @@ async def _upload(
         async for part in parts:
             form.note_part(part.name)
             if part.name == "file":
-                row = await _receive_file(svc, who, form, fingerprint, part, parts, pending)
-                break
+                return await _receive_file(
+                    svc, who, form, _Recorder(guard, fingerprint), part, parts, pending
+                )
             await _field(form, fingerprint, part)
         else:
             raise missing("file")
@@ -149,7 +149,6 @@ async def _upload(
     except BaseException:
         await _forget(svc, pending)
         raise
-    return 201, _v1_body(svc, row), fingerprint.hexdigest()
 
 
 async def _field(form: UploadForm, fingerprint: _Fingerprint, part: Part) -> None:
@@ -162,12 +161,13 @@ async def _receive_file(
     svc: Services,
     who: Principal,
     form: UploadForm,
-    fingerprint: _Fingerprint,
+    recorder: _Recorder,
     part: Part,
     parts: AsyncIterator[Part],
     pending: list[StoredFile],
-) -> StoredFile:
+) -> dict[str, Any]:
     """Stream the file part into storage; the parts after it are read before the commit."""
+    fingerprint = recorder.fingerprint
     entry = fingerprint.add(part)
     content_type = form.file_type(part.filename)
     form.part_type = part.content_type
@@ -181,8 +181,7 @@ async def _receive_file(
     )
     # Recorded as pending first: if the process dies mid-upload, the sweeper finds the row and
     # cleans up; bytes never exist without a row that accounts for them.
-    async with svc.db.write() as session:
-        session.add(row)
+    await svc.db.insert(row)
     pending.append(row)
 
     async def rest_of_form() -> None:
@@ -201,26 +200,42 @@ async def _receive_file(
         before_commit=rest_of_form,
     )
     fingerprint.set_content(entry, ingested.sha256)
-    await _record(svc, row, ingested)
-    return row
+    return await _record(svc, row, ingested, recorder)
 
 
-async def _record(svc: Services, row: StoredFile, ingested: Ingested) -> None:
-    """``pending`` → ``available``, with the expiry the whole form settled on."""
+class _Recorder:
+    """The request's key (if any) and its fingerprint, to store the response under."""
+
+    def __init__(self, guard: idempotency.Guard | None, fingerprint: _Fingerprint) -> None:
+        self.guard = guard
+        self.fingerprint = fingerprint
+
+
+async def _record(
+    svc: Services, row: StoredFile, ingested: Ingested, recorder: _Recorder
+) -> dict[str, Any]:
+    """``pending`` → ``available``, with the expiry the whole form settled on; the response."""
     uploaded_at = utcnow()
-    settled = await lifecycle.mark_available(
-        svc.db,
-        row.id,
-        ingested,
-        uploaded_at=uploaded_at,
-        expires_at=row.expires_at,
-        upload_expires_at=None,
-    )
-    if not settled:  # the row left ``pending`` under us: nothing this request can answer
-        raise ApiError(ErrorCode.INTERNAL_ERROR)
-    # The row is this request's own copy: it now says what the database says.
-    row.status, row.size, row.sha256 = AVAILABLE, ingested.size, ingested.sha256
-    row.uploaded_at, row.upload_expires_at = uploaded_at, None
+    async with svc.db.write() as session:
+        settled = await lifecycle.mark_available(
+            svc.db,
+            row.id,
+            ingested,
+            uploaded_at=uploaded_at,
+            session=session,
+            expires_at=row.expires_at,
+            upload_expires_at=None,
+        )
+        if not settled:  # the row left ``pending`` under us: nothing this request can answer
+            raise ApiError(ErrorCode.INTERNAL_ERROR)
+        # The row is this request's own copy: it now says what the database says.
+        row.status, row.size, row.sha256 = AVAILABLE, ingested.size, ingested.sha256
+        row.uploaded_at, row.upload_expires_at = uploaded_at, None
+        body = _v1_body(svc, row)
+        if recorder.guard is not None:
+            # The available file and the key's stored response commit together.
+            await recorder.guard.record(session, recorder.fingerprint.hexdigest(), 201, body)
+    return body
 
 
 def _expiry(row: StoredFile, expires_in: int | None) -> datetime | None:

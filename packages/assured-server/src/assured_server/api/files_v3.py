@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
 from assured_server.api import idempotency
-from assured_server.api.body import RequiredStr, StrictBody, documented, parse_json, read_raw
+from assured_server.api.body import RequiredStr, StrictBody, documented, parse_json
 from assured_server.api.deps import Principal, principal, services
+from assured_server.api.idempotency import Finish
 from assured_server.api.query import int_param, one_of_param, uuid_param
 from assured_server.auth.scopes import FILES_READ, FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
@@ -60,24 +61,29 @@ async def create_upload(account_id: str, request: Request, who: Caller) -> Respo
     """Validate the declaration, record a pending file, and sign a POST policy for it."""
     _caller(account_id, FILES_WRITE, who)
     svc = services(request)
-    raw = await read_raw(request)
-    body = parse_json(raw, CreateUpload)
-    name = checked_filename(body.fileName, "fileName")
-    content_type = checked_content_type(body.contentType, name, "contentType")
-    expires_in = checked_expiration(
-        body.expiration if body.expiration is not None else DEFAULT_EXPIRATION,
-        svc.settings.max_expiration_seconds,
-        "expiration",
-    )
 
-    async def create() -> tuple[int, dict[str, Any]]:
-        return 201, await _create(svc, who, body, name, content_type.name, expires_in)
+    async def create(raw: bytes, finish: Finish | None) -> tuple[int, dict[str, Any]]:
+        body = parse_json(raw, CreateUpload)
+        name = checked_filename(body.fileName, "fileName")
+        content_type = checked_content_type(body.contentType, name, "contentType")
+        expires_in = checked_expiration(
+            body.expiration if body.expiration is not None else DEFAULT_EXPIRATION,
+            svc.settings.max_expiration_seconds,
+            "expiration",
+        )
+        return 201, await _create(svc, who, body, name, content_type.name, expires_in, finish)
 
-    return await idempotency.run_json(svc, request, who.account_id, raw, create)
+    return await idempotency.run_json(svc, request, who.account_id, create)
 
 
 async def _create(
-    svc: Services, who: Principal, body: CreateUpload, name: str, content_type: str, expires_in: int
+    svc: Services,
+    who: Principal,
+    body: CreateUpload,
+    name: str,
+    content_type: str,
+    expires_in: int,
+    finish: Finish | None,
 ) -> dict[str, Any]:
     now = utcnow()
     row = lifecycle.new_row(
@@ -103,9 +109,7 @@ async def _create(
         expires_in=window,
         now=now.replace(microsecond=0),
     )
-    async with svc.db.write() as session:
-        session.add(row)
-    return {
+    response = {
         "id": row.id,
         "uploadUrl": post.url,
         "fields": post.fields,
@@ -113,6 +117,14 @@ async def _create(
         "maxSize": svc.settings.max_upload_bytes,
         "file": file_v3(row, bucket=svc.settings.bucket, now=now),
     }
+    if finish is None:
+        await svc.db.insert(row)
+    else:
+        # The pending file and the key's stored response commit together.
+        async with svc.db.write() as session:
+            session.add(row)
+            await finish(session, 201, response)
+    return response
 
 
 @router.get("", summary="List files, newest first")

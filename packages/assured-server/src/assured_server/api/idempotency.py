@@ -12,14 +12,17 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from fastapi import Request
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 from starlette.responses import Response
 
+from assured_server.api.body import read_raw
 from assured_server.clock import utcnow
 from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord
 from assured_server.errors import ApiError, ErrorCode, invalid
@@ -83,32 +86,52 @@ class Guard:
             headers={"Idempotent-Replayed": "true"},
         )
 
-    async def finish(self, fingerprint: str, status: int, body: Any) -> None:
-        """Keep the response of the first request for replays."""
-        async with self.svc.db.write() as session:
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(
-                    IdempotencyRecord.account_id == self.account_id,
-                    IdempotencyRecord.key == self.key,
-                )
-                .values(
-                    fingerprint=fingerprint, response_status=status, response_body=json.dumps(body)
-                )
-            )
+    async def record(self, session: AsyncSession, fingerprint: str, status: int, body: Any) -> None:
+        """Keep the response of the first request for replays, in ``session``'s transaction.
+
+        Written in the transaction that creates what the response describes, so that the two
+        commit together: there is never a created thing whose key still says "running".
+        """
+        values = {
+            "w_account_id": self.account_id,
+            "w_key": self.key,
+            "v_fingerprint": fingerprint,
+            "v_status": status,
+            "v_body": json.dumps(body),
+        }
+        await self.svc.db.run("idempotency.record", _record_statement, values, session)
 
     async def abandon(self) -> None:
         """Forget the key after a failure, so that a retry runs again."""
         # Shielded: a client that hangs up mid-request must not leave its key stuck "running".
         with anyio.CancelScope(shield=True):
-            async with self.svc.db.write() as session:
-                await session.execute(
-                    delete(IdempotencyRecord).where(
-                        IdempotencyRecord.account_id == self.account_id,
-                        IdempotencyRecord.key == self.key,
-                        IdempotencyRecord.response_status.is_(None),
-                    )
-                )
+            values = {"w_account_id": self.account_id, "w_key": self.key}
+            await self.svc.db.run("idempotency.abandon", _abandon_statement, values)
+
+
+# The table, not the entity: plain Core statements skip the ORM's bulk-update machinery.
+_KEYS = cast(Table, IdempotencyRecord.__table__)
+
+
+def _this_key() -> ColumnElement[bool]:
+    return and_(_KEYS.c.account_id == bindparam("w_account_id"), _KEYS.c.key == bindparam("w_key"))
+
+
+def _record_statement() -> Executable:
+    return (
+        update(_KEYS)
+        .where(_this_key())
+        .values(
+            fingerprint=bindparam("v_fingerprint"),
+            response_status=bindparam("v_status"),
+            response_body=bindparam("v_body"),
+        )
+    )
+
+
+def _abandon_statement() -> Executable:
+    # Only a claim that never finished: a response recorded meanwhile stays.
+    return delete(_KEYS).where(_this_key(), _KEYS.c.response_status.is_(None))
 
 
 async def begin(svc: Services, request: Request, account_id: str) -> Guard | None:
@@ -119,17 +142,11 @@ async def begin(svc: Services, request: Request, account_id: str) -> Guard | Non
     guard = Guard(svc, account_id, key, request.method, request.url.path)
     for _ in range(2):
         now = utcnow()
+        claim = IdempotencyRecord(
+            account_id=account_id, key=key, method=guard.method, path=guard.path, created_at=now
+        )
         try:
-            async with svc.db.write() as session:
-                session.add(
-                    IdempotencyRecord(
-                        account_id=account_id,
-                        key=key,
-                        method=guard.method,
-                        path=guard.path,
-                        created_at=now,
-                    )
-                )
+            await svc.db.insert(claim)
             return guard
         except IntegrityError:
             pass
@@ -149,27 +166,48 @@ async def begin(svc: Services, request: Request, account_id: str) -> Guard | Non
     raise _conflict("A request with this Idempotency-Key is still running.", running=True)
 
 
-async def run_json(
-    svc: Services,
-    request: Request,
-    account_id: str,
-    raw_body: bytes,
-    create: Callable[[], Awaitable[tuple[int, Any]]],
-) -> Response:
-    """Run a JSON create endpoint under its ``Idempotency-Key`` (if any); returns the response."""
+class Finish:
+    """Given to a keyed create: call it in the write that creates, with the response."""
+
+    def __init__(self, guard: Guard, fingerprint: str) -> None:
+        self._guard = guard
+        self._fingerprint = fingerprint
+        self.called = False
+
+    async def __call__(self, session: AsyncSession, status: int, body: Any) -> None:
+        """Record ``status`` and ``body`` as the key's response in ``session``'s transaction."""
+        await self._guard.record(session, self._fingerprint, status, body)
+        self.called = True
+
+
+Create = Callable[[bytes, Finish | None], Awaitable[tuple[int, Any]]]
+"""``create(raw_body, finish)`` → ``(status, body)``; ``finish`` is ``None`` without a key."""
+
+
+async def run_json(svc: Services, request: Request, account_id: str, create: Create) -> Response:
+    """Run a JSON create endpoint under its ``Idempotency-Key`` (if any); returns the response.
+
+    The key is claimed before the body is read: the request counts as running from its
+    headers. ``create`` gets the raw body (at most :data:`~assured_server.api.body.MAX_JSON_BYTES`).
+    """
     guard = await begin(svc, request, account_id)
     if guard is None:
-        status, body = await create()
+        status, body = await create(await read_raw(request), None)
         return _json(status, body)
-    fingerprint = json_fingerprint(raw_body)
-    if guard.is_repeat:
-        return guard.replay(fingerprint)
     try:
-        status, body = await create()
+        raw = await read_raw(request)
+        fingerprint = json_fingerprint(raw)
+        if guard.is_repeat:
+            return guard.replay(fingerprint)
+        finish = Finish(guard, fingerprint)
+        status, body = await create(raw, finish)
+        if not finish.called:
+            async with svc.db.write() as session:
+                await finish(session, status, body)
     except BaseException:
-        await guard.abandon()
+        if not guard.is_repeat:
+            await guard.abandon()
         raise
-    await guard.finish(fingerprint, status, body)
     return _json(status, body)
 
 

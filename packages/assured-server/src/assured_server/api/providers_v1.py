@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assured_server.api import idempotency
 from assured_server.api.body import RequiredStr, StrictBody, parse_json, read_raw
 from assured_server.api.deps import Principal, principal, services
+from assured_server.api.idempotency import Finish
 from assured_server.api.pagination import page_request, paginated
 from assured_server.api.query import uuid_param
 from assured_server.auth.scopes import PROVIDERS_READ, PROVIDERS_WRITE
 from assured_server.clock import utcnow
 from assured_server.db.models import ProviderProfile, StoredFile
 from assured_server.errors import ApiError, ErrorCode, not_found
-from assured_server.files.records import AVAILABLE, effective_status, get_file
+from assured_server.files.records import AVAILABLE, effective_status, fetch_file
 from assured_server.files.urls import ForeignUrl, file_id_of
 from assured_server.files.views import storage_url
 from assured_server.providers import records
@@ -124,15 +125,17 @@ async def create_profile(request: Request, who: Caller) -> Response:
     """``{first_name, last_name, email?, npi?, specialty?}`` → 201 and the profile."""
     who.require(PROVIDERS_WRITE)
     svc = services(request)
-    raw = await read_raw(request)
-    body = parse_json(raw, ProfileCreate)
 
-    async def create() -> tuple[int, dict[str, Any]]:
+    async def create(raw: bytes, finish: Finish | None) -> tuple[int, dict[str, Any]]:
+        body = parse_json(raw, ProfileCreate)
         async with svc.db.write() as session:
             row = await records.add_profile(session, who.account_id, body.model_dump(), utcnow())
-        return 201, profile_v1(row)
+            response = profile_v1(row)
+            if finish is not None:
+                await finish(session, 201, response)
+        return 201, response
 
-    return await idempotency.run_json(svc, request, who.account_id, raw, create)
+    return await idempotency.run_json(svc, request, who.account_id, create)
 
 
 @router.get(PROFILES, summary="List provider profiles, newest first")
@@ -192,32 +195,43 @@ async def create_document(request: Request, who: Caller) -> Response:
     """``{provider, document_name, document_type, document_url}`` → 201 and the document."""
     who.require(PROVIDERS_WRITE)
     svc = services(request)
-    raw = await read_raw(request)
-    body = parse_json(raw, DocumentCreate)
-    file_id = _file_id(svc, body.document_url)
 
-    async def create() -> tuple[int, dict[str, Any]]:
+    async def create(raw: bytes, finish: Finish | None) -> tuple[int, dict[str, Any]]:
+        body = parse_json(raw, DocumentCreate)
+        file_id = _file_id(svc, body.document_url)
+        # Read outside the write: the foreign keys still hold at the insert (a provider or
+        # file deleted meanwhile makes it fail, answered below).
+        profile, file = await _references(svc, who, body.provider, file_id)
+        now = utcnow()
+
+        async def add(session: AsyncSession | None) -> dict[str, Any]:
+            document = await records.add_document(
+                svc.db,
+                profile,
+                file,
+                document_name=body.document_name,
+                document_type=body.document_type,
+                document_url=storage_url(svc.settings.bucket, file.id),
+                now=now,
+                session=session,
+            )
+            return document_v1(document)
+
         try:
-            async with svc.db.write() as session:
-                profile, file = await _references(session, who, body.provider, file_id)
-                document = await records.add_document(
-                    session,
-                    profile,
-                    file,
-                    document_name=body.document_name,
-                    document_type=body.document_type,
-                    document_url=storage_url(svc.settings.bucket, file.id),
-                    now=utcnow(),
-                )
+            if finish is None:
+                response = await add(None)
+            else:
+                async with svc.db.write() as session:
+                    response = await add(session)
+                    await finish(session, 201, response)
         except IntegrityError:
-            # The provider or the file was deleted concurrently (PostgreSQL checks the foreign
-            # keys at the insert): check again to answer what the client would see now.
-            async with svc.db.read() as session:
-                await _references(session, who, body.provider, file_id)
+            # The provider or the file was deleted concurrently: check again to answer what
+            # the client would see now.
+            await _references(svc, who, body.provider, file_id)
             raise
-        return 201, document_v1(document)
+        return 201, response
 
-    return await idempotency.run_json(svc, request, who.account_id, raw, create)
+    return await idempotency.run_json(svc, request, who.account_id, create)
 
 
 @router.get(DOCUMENTS, summary="List provider documents, newest first")
@@ -271,13 +285,13 @@ def _file_id(svc: Services, document_url: str) -> str:
 
 
 async def _references(
-    session: AsyncSession, who: Principal, provider_id: str, file_id: str
+    svc: Services, who: Principal, provider_id: str, file_id: str
 ) -> tuple[ProviderProfile, StoredFile]:
     """The provider (else 404) and the available file (else 400) that a new document links."""
-    profile = await records.get_profile(session, who.account_id, provider_id)
+    profile = await records.fetch_profile(svc.db, who.account_id, provider_id)
     if profile is None:
         raise not_found("No such provider profile.")
-    file = await get_file(session, who.account_id, file_id)
+    file = await fetch_file(svc.db, who.account_id, file_id)
     if file is None:
         raise _bad_document_url("document_url names no file of this account.")
     status = effective_status(file, utcnow())

@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from assured_server.clock import new_id, utcnow
 from assured_server.db.engine import Database
 from assured_server.db.models import StoredFile
@@ -76,36 +78,37 @@ async def mark_available(
     ingested: Ingested,
     *,
     uploaded_at: datetime | None = None,
+    session: AsyncSession | None = None,
     **columns: object,
 ) -> bool:
     """``pending`` → ``available`` with size and digest; ``False`` if the row moved on first.
 
     ``columns``: more values to set in the same change (v1 settles the expiry here).
+    In ``session``'s transaction if given (a caller writing more with it).
     """
-    async with db.write() as session:
-        return await transition(
-            session,
-            file_id,
-            from_status=PENDING,
-            status=AVAILABLE,
-            size=ingested.size,
-            sha256=ingested.sha256,
-            uploaded_at=uploaded_at or utcnow(),
-            **columns,
-        )
+    return await transition(
+        db,
+        file_id,
+        from_status=PENDING,
+        session=session,
+        status=AVAILABLE,
+        size=ingested.size,
+        sha256=ingested.sha256,
+        uploaded_at=uploaded_at or utcnow(),
+        **columns,
+    )
 
 
 async def mark_rejected(db: Database, file_id: str, reason: ErrorCode) -> bool:
     """``pending`` → ``rejected`` with the reason; its bytes are already gone."""
-    async with db.write() as session:
-        return await transition(
-            session,
-            file_id,
-            from_status=PENDING,
-            status=REJECTED,
-            rejection_reason=reason.value,
-            purged_at=utcnow(),
-        )
+    return await transition(
+        db,
+        file_id,
+        from_status=PENDING,
+        status=REJECTED,
+        rejection_reason=reason.value,
+        purged_at=utcnow(),
+    )
 
 
 async def settle_pending(

@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assured_server.clock import is_uuid, new_id
+from assured_server.db.engine import Database
 from assured_server.db.models import ProviderDocument, ProviderProfile, StoredFile
 
 # The wire format shows milliseconds: an update must move ``updated_at`` by at least that much.
@@ -47,6 +48,16 @@ async def get_profile(
     if not is_uuid(profile_id):
         return None
     row = await session.get(ProviderProfile, profile_id)
+    if row is None or row.account_id != account_id:
+        return None
+    return row
+
+
+async def fetch_profile(db: Database, account_id: str, profile_id: str) -> ProviderProfile | None:
+    """Like :func:`get_profile`, for a request that only reads the row (``Database.fetch``)."""
+    if not is_uuid(profile_id):
+        return None
+    row = await db.fetch(ProviderProfile, profile_id)
     if row is None or row.account_id != account_id:
         return None
     return row
@@ -111,7 +122,7 @@ def _checked(values: Mapping[str, str | None]) -> dict[str, str | None]:
 
 
 async def add_document(
-    session: AsyncSession,
+    db: Database,
     profile: ProviderProfile,
     file: StoredFile,
     *,
@@ -119,8 +130,12 @@ async def add_document(
     document_type: str,
     document_url: str,
     now: datetime,
+    session: AsyncSession | None = None,
 ) -> Document:
-    """Associate ``file`` with ``profile`` (both already checked to be of the same account)."""
+    """Associate ``file`` with ``profile`` (both already checked to be of the same account).
+
+    In ``session``'s transaction if given, else a write of its own.
+    """
     row = ProviderDocument(
         id=new_id(),
         account_id=profile.account_id,
@@ -131,8 +146,7 @@ async def add_document(
         document_url=document_url,
         created_at=now,
     )
-    session.add(row)
-    await session.flush()
+    await db.insert(row, session)
     return Document(row, file)
 
 

@@ -1,0 +1,115 @@
+"""``Database.run`` / ``insert`` / ``fetch`` behave alike on SQLite (prepared, driver-level)
+and PostgreSQL (through the session): the same rows, the same counts, the same transactions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from server_helpers import create_postgres_database, drop_postgres_database
+
+from assured_server.clock import new_id, utcnow
+from assured_server.db.engine import Database
+from assured_server.db.migrate import migrate
+from assured_server.db.models import Account, StoredFile
+from assured_server.files import lifecycle, records
+from assured_server.files.ingest import Ingested
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+        return
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    try:
+        await migrate(database)
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def _pending(db: Database) -> StoredFile:
+    account = Account(id=new_id(), name="a", created_at=utcnow())
+    await db.insert(account)
+    row = lifecycle.new_row(
+        lifecycle.NewFile(account.id, "scan.pdf", "application/pdf", "v3", 3600),
+        now=utcnow(),
+        upload_window=600,
+    )
+    await db.insert(row)
+    return row
+
+
+async def test_a_transition_writes_typed_values_and_counts_the_rows(db: Database) -> None:
+    row = await _pending(db)
+    uploaded_at = utcnow() + timedelta(seconds=5)
+    ingested = Ingested(key="k", size=2**33, sha256="cd" * 32)
+    assert await lifecycle.mark_available(db, row.id, ingested, uploaded_at=uploaded_at)
+    # Only from ``pending``: a second settle changes nothing and says so.
+    assert not await lifecycle.mark_available(db, row.id, ingested, uploaded_at=uploaded_at)
+    async with db.read() as session:
+        stored = await session.get(StoredFile, row.id)
+    assert stored is not None
+    assert (stored.status, stored.size, stored.sha256) == ("available", 2**33, "cd" * 32)
+    assert stored.uploaded_at == uploaded_at and stored.uploaded_at.tzinfo is not None
+    fetched = await records.fetch_file(db, row.account_id, row.id)
+    assert fetched is not None and fetched.uploaded_at == uploaded_at
+
+
+async def test_writes_given_a_session_commit_and_roll_back_with_its_block(db: Database) -> None:
+    row = await _pending(db)
+    ingested = Ingested(key="k", size=1, sha256="ab" * 32)
+    with pytest.raises(RuntimeError):
+        async with db.write() as session:
+            assert await lifecycle.mark_available(db, row.id, ingested, session=session)
+            raise RuntimeError("the block fails after the update")
+    fetched = await records.fetch_file(db, row.account_id, row.id)
+    assert fetched is not None and fetched.status == "pending"
+
+    # The session's own pending changes come first: an update of a row added in the block.
+    other = lifecycle.new_row(
+        lifecycle.NewFile(row.account_id, "b.pdf", "application/pdf", "v3", 3600),
+        now=utcnow(),
+        upload_window=600,
+    )
+    async with db.write() as session:
+        session.add(other)
+        assert await lifecycle.mark_available(db, other.id, ingested, session=session)
+        await db.insert(
+            lifecycle.new_row(
+                lifecycle.NewFile(row.account_id, "c.pdf", "application/pdf", "v3", 60),
+                now=utcnow(),
+                upload_window=60,
+            ),
+            session,
+        )
+    fetched = await records.fetch_file(db, row.account_id, other.id)
+    assert fetched is not None and fetched.status == "available"
+    async with db.read() as session:
+        listed = await records.list_files(
+            session,
+            row.account_id,
+            status=None,
+            business_process=None,
+            before_id=None,
+            limit=10,
+            now=utcnow(),
+        )
+    assert len(listed) == 3
+
+
+async def test_fetch_is_none_for_unknown_and_foreign_rows(db: Database) -> None:
+    row = await _pending(db)
+    assert await records.fetch_file(db, new_id(), row.id) is None
+    assert await records.fetch_file(db, row.account_id, new_id()) is None
+    assert await db.fetch(StoredFile, new_id()) is None
