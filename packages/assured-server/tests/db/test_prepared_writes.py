@@ -1,5 +1,5 @@
 """``Database.run`` / ``insert`` / ``fetch`` behave alike on SQLite (prepared, driver-level)
-and PostgreSQL (through the session): the same rows, the same counts, the same transactions."""
+and PostgreSQL (asyncpg directly, or the session): the same rows, counts, errors, transactions."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from server_helpers import create_postgres_database, drop_postgres_database
+from sqlalchemy.exc import IntegrityError
 
 from assured_server.clock import new_id, utcnow
 from assured_server.db.engine import Database
@@ -113,3 +114,27 @@ async def test_fetch_is_none_for_unknown_and_foreign_rows(db: Database) -> None:
     assert await records.fetch_file(db, new_id(), row.id) is None
     assert await records.fetch_file(db, row.account_id, new_id()) is None
     assert await db.fetch(StoredFile, new_id()) is None
+
+
+async def test_a_duplicate_or_dangling_insert_is_the_orms_integrity_error(db: Database) -> None:
+    row = await _pending(db)
+    twin = lifecycle.new_row(
+        lifecycle.NewFile(row.account_id, "twin.pdf", "application/pdf", "v3", 60),
+        now=utcnow(),
+        upload_window=60,
+    )
+    twin.id = row.id
+    with pytest.raises(IntegrityError):
+        await db.insert(twin)
+    orphan = lifecycle.new_row(
+        lifecycle.NewFile(new_id(), "orphan.pdf", "application/pdf", "v3", 60),
+        now=utcnow(),
+        upload_window=60,
+    )
+    with pytest.raises(IntegrityError):
+        await db.insert(orphan)
+    # Neither left anything behind, and the database goes on.
+    assert await db.fetch(StoredFile, orphan.id) is None
+    fetched = await records.fetch_file(db, row.account_id, row.id)
+    assert fetched is not None and fetched.file_name == "scan.pdf"
+    await _pending(db)

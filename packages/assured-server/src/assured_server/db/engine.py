@@ -20,13 +20,18 @@ from sqlalchemy.sql import Executable
 from assured_server.db.errors import DatabaseUnavailable
 from assured_server.db.file_lock import FileLock
 from assured_server.db.group_commit import GroupCommitter
-from assured_server.db.point_read import PointReader
+from assured_server.db.pg_direct import PgDirect
+from assured_server.db.point_read import FetchOne, PointReader, SqliteReads
 from assured_server.db.row_insert import RowInsert
 from assured_server.db.sqlite_loop import BUSY_TIMEOUT_MS, loop_connector
 from assured_server.db.statements import StatementCache
 
 # How long opening a PostgreSQL connection may take before the database counts as unreachable.
 PG_CONNECT_TIMEOUT = 5.0
+# How long a statement waits for a pooled PostgreSQL connection (then 503).
+PG_POOL_TIMEOUT = 10.0
+# Connections of the asyncpg pool for the hottest statements (beside SQLAlchemy's pool).
+PG_DIRECT_POOL_SIZE = 10
 
 
 __all__ = ["Database", "DatabaseUnavailable"]
@@ -51,16 +56,31 @@ class Database:
             # No pre-ping (a round trip per checkout): a connection found dead raises a
             # disconnect error, which makes SQLAlchemy replace every pooled connection, and
             # the request answers 503 as during the outage itself.
-            kwargs.update(pool_size=10, max_overflow=10, pool_timeout=10)
+            kwargs.update(pool_size=10, max_overflow=10, pool_timeout=PG_POOL_TIMEOUT)
             kwargs["async_creator"] = _asyncpg_creator(url)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms=0 if sqlite_file else BUSY_TIMEOUT_MS)
         # Set for a SQLite file: its connections run on the loop (sqlite_loop).
         self._sqlite_file = sqlite_file
+        # The hottest statements skip SQLAlchemy's execution (see point_read, pg_direct).
+        self._sqlite_reads = SqliteReads(sqlite_file) if sqlite_file is not None else None
+        self._pg: PgDirect | None = None
+        self._fetch_one: FetchOne | None = None
+        if self._sqlite_reads is not None:
+            self._fetch_one = self._sqlite_reads.fetch_one
+        elif not self.is_sqlite:
+            self._pg = PgDirect(
+                _asyncpg_dsn(url),
+                max_size=PG_DIRECT_POOL_SIZE,
+                connect_timeout=PG_CONNECT_TIMEOUT,
+                acquire_timeout=PG_POOL_TIMEOUT,
+            )
+            self._fetch_one = self._pg.fetch_one
         self._point_readers: dict[str, PointReader] = {}
         self._inserts: dict[type[DeclarativeBase], RowInsert] = {}
         self._statements = StatementCache(self.engine.dialect)
+        self._built: dict[Hashable, Executable] = {}
         # PostgreSQL reads in autocommit: at READ COMMITTED every statement takes its own
         # snapshot even inside a transaction, so BEGIN and ROLLBACK would only add two round
         # trips. SQLite keeps its BEGIN: there it gives the session one snapshot.
@@ -111,12 +131,12 @@ class Database:
         return None if values is None else model(**values)
 
     def point_reader(self, table: Table) -> PointReader | None:
-        """Primary-key reads of ``table`` without the ORM (SQLite files), else ``None``."""
-        if self._sqlite_file is None:
+        """Primary-key reads of ``table`` without the ORM, or ``None`` (in-memory SQLite)."""
+        if self._fetch_one is None:
             return None
         reader = self._point_readers.get(table.name)
         if reader is None:
-            reader = PointReader(self._sqlite_file, table, self.engine.dialect)
+            reader = PointReader(table, self.engine.dialect, self._fetch_one)
             self._point_readers[table.name] = reader
         return reader
 
@@ -141,7 +161,7 @@ class Database:
         its own. On SQLite it is one prepared statement (see ``row_insert``) and ``row`` stays
         a plain (transient) object.
         """
-        if self._group_commit is None:
+        if self._group_commit is None and (session is not None or self._pg is None):
             if session is not None:
                 session.add(row)
                 await session.flush()
@@ -153,7 +173,7 @@ class Database:
         statement = self._inserts.get(model)
         if statement is None:
             statement = self._inserts[model] = RowInsert(model, self.engine.dialect)
-        await self._sqlite_execute(session, statement.sql, statement.parameters(row))
+        await self._direct_execute(session, statement.sql, statement.parameters(row))
 
     async def run(
         self,
@@ -168,20 +188,27 @@ class Database:
         runs it on the driver (see ``statements``). In ``session``'s transaction (a write
         block of this task), else durably in a write of its own.
         """
-        if self._group_commit is None:
+        if self._group_commit is None and (session is not None or self._pg is None):
+            statement = self._built.get(shape)
+            if statement is None:
+                statement = self._built[shape] = build()
             if session is not None:
-                result = await session.execute(build(), values)
+                result = await session.execute(statement, values)
                 return int(result.rowcount)  # type: ignore[attr-defined]
             async with self.write() as own:
-                result = await own.execute(build(), values)
+                result = await own.execute(statement, values)
                 return int(result.rowcount)  # type: ignore[attr-defined]
         compiled = self._statements.get(shape, build)
-        return await self._sqlite_execute(session, compiled.sql, compiled.parameters(values))
+        return await self._direct_execute(session, compiled.sql, compiled.parameters(values))
 
-    async def _sqlite_execute(
+    async def _direct_execute(
         self, session: AsyncSession | None, sql: str, parameters: Sequence[Any]
     ) -> int:
-        assert self._group_commit is not None  # noqa: S101 - SQLite only
+        """On SQLite in the group commit (in ``session``'s unit if given); on PostgreSQL
+        (never with a session) as a statement of its own."""
+        if self._group_commit is None:
+            assert self._pg is not None and session is None  # noqa: S101 - see the callers
+            return await self._pg.execute(sql, parameters)
         if session is not None and (session.new or session.dirty or session.deleted):
             # The session's own changes come first, as they would within the session.
             await session.flush()
@@ -194,8 +221,10 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
-        for reader in self._point_readers.values():
-            await reader.close()
+        if self._sqlite_reads is not None:
+            await self._sqlite_reads.close()
+        if self._pg is not None:
+            await self._pg.close()
         if self._group_commit is not None:
             await self._group_commit.close()
         await self.engine.dispose()
@@ -209,7 +238,7 @@ def _asyncpg_creator(url: str) -> Callable[[], Awaitable[Any]]:
     """
     import asyncpg
 
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = _asyncpg_dsn(url)
 
     async def create() -> Any:
         try:
@@ -218,6 +247,11 @@ def _asyncpg_creator(url: str) -> Callable[[], Awaitable[Any]]:
             raise DatabaseUnavailable(type(exc).__name__) from exc
 
     return create
+
+
+def _asyncpg_dsn(url: str) -> str:
+    """The ``postgresql://`` DSN asyncpg takes, from SQLAlchemy's ``postgresql+asyncpg://``."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _sqlite_file(url: str) -> str | None:
