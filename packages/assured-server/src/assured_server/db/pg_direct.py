@@ -81,8 +81,17 @@ class PgDirect:
                         min_size=0,
                         max_size=self._max_size,
                         timeout=self._connect_timeout,
+                        reset=_keep_session,
                     )
         return self._pool
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is (asyncpg still rolls back an open transaction).
+
+    The default reset (``RESET ALL``, ``UNLISTEN *``, … ) is a round trip per statement, and
+    these statements change no session state: single autocommitted DML and SELECTs.
+    """
 
 
 def _translated(exc: Exception, sql: str, parameters: Sequence[Any]) -> Exception:
