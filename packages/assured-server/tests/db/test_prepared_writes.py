@@ -67,46 +67,43 @@ async def test_a_transition_writes_typed_values_and_counts_the_rows(db: Database
     assert fetched is not None and fetched.uploaded_at == uploaded_at
 
 
-async def test_writes_given_a_session_commit_and_roll_back_with_its_block(db: Database) -> None:
+async def test_a_transaction_commits_or_rolls_back_as_one(db: Database) -> None:
     row = await _pending(db)
     ingested = Ingested(key="k", size=1, sha256="ab" * 32)
-    with pytest.raises(RuntimeError):
-        async with db.write() as session:
-            assert await lifecycle.mark_available(db, row.id, ingested, session=session)
-            raise RuntimeError("the block fails after the update")
-    fetched = await records.fetch_file(db, row.account_id, row.id)
-    assert fetched is not None and fetched.status == "pending"
-
-    # The session's own pending changes come first: an update of a row added in the block.
     other = lifecycle.new_row(
         lifecycle.NewFile(row.account_id, "b.pdf", "application/pdf", "v3", 3600),
         now=utcnow(),
         upload_window=600,
     )
-    async with db.write() as session:
-        session.add(other)
-        assert await lifecycle.mark_available(db, other.id, ingested, session=session)
-        await db.insert(
-            lifecycle.new_row(
-                lifecycle.NewFile(row.account_id, "c.pdf", "application/pdf", "v3", 60),
-                now=utcnow(),
-                upload_window=60,
-            ),
-            session,
-        )
-    fetched = await records.fetch_file(db, row.account_id, other.id)
-    assert fetched is not None and fetched.status == "available"
-    async with db.read() as session:
-        listed = await records.list_files(
-            session,
-            row.account_id,
-            status=None,
-            business_process=None,
-            before_id=None,
-            limit=10,
-            now=utcnow(),
-        )
-    assert len(listed) == 3
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.insert(other)
+            assert await lifecycle.mark_available(tx, row.id, ingested)
+            raise RuntimeError("the block fails after two writes")
+    fetched = await records.fetch_file(db, row.account_id, row.id)
+    assert fetched is not None and fetched.status == "pending"
+    assert await db.fetch(StoredFile, other.id) is None
+
+    # A statement that fails inside the block fails the block, and nothing of it stays.
+    twin = lifecycle.new_row(
+        lifecycle.NewFile(row.account_id, "c.pdf", "application/pdf", "v3", 60),
+        now=utcnow(),
+        upload_window=60,
+    )
+    twin.id = row.id
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as tx:
+            await tx.insert(other)
+            await tx.insert(twin)
+    assert await db.fetch(StoredFile, other.id) is None
+
+    async with db.transaction() as tx:
+        await tx.insert(other)
+        assert await lifecycle.mark_available(tx, other.id, ingested)
+        assert await lifecycle.mark_available(tx, row.id, ingested)
+    for file_id in (row.id, other.id):
+        fetched = await records.fetch_file(db, row.account_id, file_id)
+        assert fetched is not None and fetched.status == "available"
 
 
 async def test_fetch_is_none_for_unknown_and_foreign_rows(db: Database) -> None:

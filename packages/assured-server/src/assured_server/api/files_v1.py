@@ -216,13 +216,12 @@ async def _record(
 ) -> dict[str, Any]:
     """``pending`` → ``available``, with the expiry the whole form settled on; the response."""
     uploaded_at = utcnow()
-    async with svc.db.write() as session:
+    async with svc.db.transaction() as tx:
         settled = await lifecycle.mark_available(
-            svc.db,
+            tx,
             row.id,
             ingested,
             uploaded_at=uploaded_at,
-            session=session,
             expires_at=row.expires_at,
             upload_expires_at=None,
         )
@@ -234,7 +233,7 @@ async def _record(
         body = _v1_body(svc, row)
         if recorder.guard is not None:
             # The available file and the key's stored response commit together.
-            await recorder.guard.record(session, recorder.fingerprint.hexdigest(), 201, body)
+            await recorder.guard.record(tx, recorder.fingerprint.hexdigest(), 201, body)
     return body
 
 

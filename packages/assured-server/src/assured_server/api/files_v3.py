@@ -121,9 +121,9 @@ async def _create(
         await svc.db.insert(row)
     else:
         # The pending file and the key's stored response commit together.
-        async with svc.db.write() as session:
-            session.add(row)
-            await finish(session, 201, response)
+        async with svc.db.transaction() as tx:
+            await tx.insert(row)
+            await finish(tx, 201, response)
     return response
 
 

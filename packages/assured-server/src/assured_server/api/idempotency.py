@@ -18,13 +18,13 @@ import anyio
 from fastapi import Request
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from starlette.responses import Response
 
 from assured_server.api.body import read_raw
 from assured_server.clock import utcnow
 from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord
+from assured_server.db.statements import Transaction
 from assured_server.errors import ApiError, ErrorCode, invalid
 from assured_server.services import Services
 
@@ -86,8 +86,8 @@ class Guard:
             headers={"Idempotent-Replayed": "true"},
         )
 
-    async def record(self, session: AsyncSession, fingerprint: str, status: int, body: Any) -> None:
-        """Keep the response of the first request for replays, in ``session``'s transaction.
+    async def record(self, tx: Transaction, fingerprint: str, status: int, body: Any) -> None:
+        """Keep the response of the first request for replays, in the transaction ``tx``.
 
         Written in the transaction that creates what the response describes, so that the two
         commit together: there is never a created thing whose key still says "running".
@@ -99,7 +99,7 @@ class Guard:
             "v_status": status,
             "v_body": json.dumps(body),
         }
-        await self.svc.db.run("idempotency.record", _record_statement, values, session)
+        await tx.run("idempotency.record", _record_statement, values)
 
     async def abandon(self) -> None:
         """Forget the key after a failure, so that a retry runs again."""
@@ -174,9 +174,9 @@ class Finish:
         self._fingerprint = fingerprint
         self.called = False
 
-    async def __call__(self, session: AsyncSession, status: int, body: Any) -> None:
-        """Record ``status`` and ``body`` as the key's response in ``session``'s transaction."""
-        await self._guard.record(session, self._fingerprint, status, body)
+    async def __call__(self, tx: Transaction, status: int, body: Any) -> None:
+        """Record ``status`` and ``body`` as the key's response in the transaction ``tx``."""
+        await self._guard.record(tx, self._fingerprint, status, body)
         self.called = True
 
 
@@ -202,8 +202,8 @@ async def run_json(svc: Services, request: Request, account_id: str, create: Cre
         finish = Finish(guard, fingerprint)
         status, body = await create(raw, finish)
         if not finish.called:
-            async with svc.db.write() as session:
-                await finish(session, status, body)
+            async with svc.db.transaction() as tx:
+                await finish(tx, status, body)
     except BaseException:
         if not guard.is_repeat:
             await guard.abandon()

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from assured_server.api import idempotency
 from assured_server.api.body import RequiredStr, StrictBody, parse_json, read_raw
@@ -19,6 +18,7 @@ from assured_server.api.query import uuid_param
 from assured_server.auth.scopes import PROVIDERS_READ, PROVIDERS_WRITE
 from assured_server.clock import utcnow
 from assured_server.db.models import ProviderProfile, StoredFile
+from assured_server.db.statements import Writer
 from assured_server.errors import ApiError, ErrorCode, not_found
 from assured_server.files.records import AVAILABLE, effective_status, fetch_file
 from assured_server.files.urls import ForeignUrl, file_id_of
@@ -128,11 +128,14 @@ async def create_profile(request: Request, who: Caller) -> Response:
 
     async def create(raw: bytes, finish: Finish | None) -> tuple[int, dict[str, Any]]:
         body = parse_json(raw, ProfileCreate)
-        async with svc.db.write() as session:
-            row = await records.add_profile(session, who.account_id, body.model_dump(), utcnow())
+        values = body.model_dump()
+        if finish is None:
+            row = await records.add_profile(svc.db, who.account_id, values, utcnow())
+            return 201, profile_v1(row)
+        async with svc.db.transaction() as tx:
+            row = await records.add_profile(tx, who.account_id, values, utcnow())
             response = profile_v1(row)
-            if finish is not None:
-                await finish(session, 201, response)
+            await finish(tx, 201, response)
         return 201, response
 
     return await idempotency.run_json(svc, request, who.account_id, create)
@@ -204,26 +207,25 @@ async def create_document(request: Request, who: Caller) -> Response:
         profile, file = await _references(svc, who, body.provider, file_id)
         now = utcnow()
 
-        async def add(session: AsyncSession | None) -> dict[str, Any]:
+        async def add(writer: Writer) -> dict[str, Any]:
             document = await records.add_document(
-                svc.db,
+                writer,
                 profile,
                 file,
                 document_name=body.document_name,
                 document_type=body.document_type,
                 document_url=storage_url(svc.settings.bucket, file.id),
                 now=now,
-                session=session,
             )
             return document_v1(document)
 
         try:
             if finish is None:
-                response = await add(None)
+                response = await add(svc.db)
             else:
-                async with svc.db.write() as session:
-                    response = await add(session)
-                    await finish(session, 201, response)
+                async with svc.db.transaction() as tx:
+                    response = await add(tx)
+                    await finish(tx, 201, response)
         except IntegrityError:
             # The provider or the file was deleted concurrently: check again to answer what
             # the client would see now.

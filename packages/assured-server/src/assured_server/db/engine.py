@@ -22,9 +22,8 @@ from assured_server.db.file_lock import FileLock
 from assured_server.db.group_commit import GroupCommitter
 from assured_server.db.pg_direct import PgDirect
 from assured_server.db.point_read import FetchOne, PointReader, SqliteReads
-from assured_server.db.row_insert import RowInsert
 from assured_server.db.sqlite_loop import BUSY_TIMEOUT_MS, loop_connector
-from assured_server.db.statements import StatementCache
+from assured_server.db.statements import PreparedStatements, Transaction
 
 # How long opening a PostgreSQL connection may take before the database counts as unreachable.
 PG_CONNECT_TIMEOUT = 5.0
@@ -78,9 +77,7 @@ class Database:
             )
             self._fetch_one = self._pg.fetch_one
         self._point_readers: dict[str, PointReader] = {}
-        self._inserts: dict[type[DeclarativeBase], RowInsert] = {}
-        self._statements = StatementCache(self.engine.dialect)
-        self._built: dict[Hashable, Executable] = {}
+        self._prepared = PreparedStatements(self.engine.dialect)
         # PostgreSQL reads in autocommit: at READ COMMITTED every statement takes its own
         # snapshot even inside a transaction, so BEGIN and ROLLBACK would only add two round
         # trips. SQLite keeps its BEGIN: there it gives the session one snapshot.
@@ -154,65 +151,43 @@ class Database:
         async with self._writer() as session, session.begin():
             yield session
 
-    async def insert(self, row: DeclarativeBase, session: AsyncSession | None = None) -> None:
-        """Write ``row`` as a new row: ``session.add(row)`` and flush, without the ORM on SQLite.
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Prepared writes (``insert``, ``run``) in one transaction, without a session.
 
-        In ``session``'s transaction (a write block of this task), else durably in a write of
-        its own. On SQLite it is one prepared statement (see ``row_insert``) and ``row`` stays
-        a plain (transient) object.
+        Committed, durably, when the block ends without an error; on SQLite a unit of the
+        group commit (its own savepoint), on PostgreSQL a transaction on the direct pool.
         """
-        if self._group_commit is None and (session is not None or self._pg is None):
-            if session is not None:
-                session.add(row)
-                await session.flush()
-                return
-            async with self.write() as own:
-                own.add(row)
+        if self._group_commit is not None:
+            async with self._group_commit.statements() as execute:
+                yield Transaction(self._prepared, execute)
             return
-        model = type(row)
-        statement = self._inserts.get(model)
-        if statement is None:
-            statement = self._inserts[model] = RowInsert(model, self.engine.dialect)
-        await self._direct_execute(session, statement.sql, statement.parameters(row))
+        assert self._pg is not None  # noqa: S101 - every database is SQLite or PostgreSQL
+        async with self._pg.transaction() as execute:
+            yield Transaction(self._prepared, execute)
+
+    async def insert(self, row: DeclarativeBase) -> None:
+        """Write ``row`` as a new row, durably, in a write of its own (no session).
+
+        On SQLite a unit of the group commit (or part of the write block running in this
+        task); ``row`` stays a plain (transient) object.
+        """
+        statement = self._prepared.insert(type(row))
+        await self._execute(statement.sql, statement.parameters(row))
 
     async def run(
-        self,
-        shape: Hashable,
-        build: Callable[[], Executable],
-        values: Mapping[str, Any],
-        session: AsyncSession | None = None,
+        self, shape: Hashable, build: Callable[[], Executable], values: Mapping[str, Any]
     ) -> int:
-        """Run the Core DML statement ``build()`` with its bind ``values``; rows it changed.
+        """Run the Core DML statement ``build()`` with its bind ``values``, durably, in a write
+        of its own; the rows it changed. ``shape`` names the statement (one per ``build``)."""
+        compiled = self._prepared.get(shape, build)
+        return await self._execute(compiled.sql, compiled.parameters(values))
 
-        ``shape`` names the statement (one per distinct ``build``): SQLite compiles it once and
-        runs it on the driver (see ``statements``). In ``session``'s transaction (a write
-        block of this task), else durably in a write of its own.
-        """
-        if self._group_commit is None and (session is not None or self._pg is None):
-            statement = self._built.get(shape)
-            if statement is None:
-                statement = self._built[shape] = build()
-            if session is not None:
-                result = await session.execute(statement, values)
-                return int(result.rowcount)  # type: ignore[attr-defined]
-            async with self.write() as own:
-                result = await own.execute(statement, values)
-                return int(result.rowcount)  # type: ignore[attr-defined]
-        compiled = self._statements.get(shape, build)
-        return await self._direct_execute(session, compiled.sql, compiled.parameters(values))
-
-    async def _direct_execute(
-        self, session: AsyncSession | None, sql: str, parameters: Sequence[Any]
-    ) -> int:
-        """On SQLite in the group commit (in ``session``'s unit if given); on PostgreSQL
-        (never with a session) as a statement of its own."""
-        if self._group_commit is None:
-            assert self._pg is not None and session is None  # noqa: S101 - see the callers
-            return await self._pg.execute(sql, parameters)
-        if session is not None and (session.new or session.dirty or session.deleted):
-            # The session's own changes come first, as they would within the session.
-            await session.flush()
-        return await self._group_commit.execute(sql, parameters)
+    async def _execute(self, sql: str, parameters: Sequence[Any]) -> int:
+        if self._group_commit is not None:
+            return await self._group_commit.execute(sql, parameters)
+        assert self._pg is not None  # noqa: S101 - every database is SQLite or PostgreSQL
+        return await self._pg.execute(sql, parameters)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

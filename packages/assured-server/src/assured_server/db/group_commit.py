@@ -25,9 +25,10 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -83,6 +84,7 @@ class GroupCommitter:
         self._lock = asyncio.Lock()
         self._queued = 0
         self._group: _Group | None = None
+        self._savepoints = 0  # names them
         # The connection between groups: kept checked out, because taking one from the pool
         # and returning it (with its reset) cost a fifth of a small write's CPU.
         self._idle: AsyncConnection | None = None
@@ -103,13 +105,27 @@ class GroupCommitter:
         Its errors are SQLAlchemy's, as through a session.
         """
         async with self._turn() as group:
+            return await _execute(group.driver_connection, sql, parameters)
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[Callable[[str, Sequence[Any]], Awaitable[int]]]:
+        """A unit of statements without a session: ``execute(sql, parameters)`` in the block.
+
+        Its own SAVEPOINT (taken and released on the driver) keeps the unit atomic within
+        its group; the block ends once the group is durable, as with :meth:`unit`.
+        """
+        async with self._turn() as group:
+            connection = group.driver_connection
+            self._savepoints += 1
+            name = f"assured_{self._savepoints}"
+            await _execute(connection, f"SAVEPOINT {name}", ())
             try:
-                cursor = await group.driver_connection.execute(sql, parameters)
-                rowcount: int = cursor.rowcount
-                await cursor.close()
-            except sqlite3.Error as exc:
-                raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error) from exc
-        return rowcount
+                yield partial(_execute, connection)
+            except BaseException:
+                await _execute(connection, f"ROLLBACK TO SAVEPOINT {name}", ())
+                await _execute(connection, f"RELEASE {name}", ())
+                raise
+            await _execute(connection, f"RELEASE {name}", ())
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[_Group]:
@@ -246,6 +262,17 @@ class GroupCommitter:
         self._release_file()
         with contextlib.suppress(Exception):
             await group.connection.close()
+
+
+async def _execute(connection: Any, sql: str, parameters: Sequence[Any]) -> int:
+    """Run ``sql`` on the driver ``connection``; the rows it changed; SQLAlchemy's errors."""
+    try:
+        cursor = await connection.execute(sql, parameters)
+        rowcount: int = cursor.rowcount
+        await cursor.close()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error) from exc
+    return rowcount
 
 
 def _in_transaction(group: _Group) -> bool:

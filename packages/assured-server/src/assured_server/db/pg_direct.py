@@ -12,7 +12,9 @@ Each statement runs in a transaction of its own (asyncpg autocommits).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -50,18 +52,37 @@ class PgDirect:
                 row: Sequence[Any] | None = await connection.fetchrow(sql, *parameters)
                 return row
         except Exception as exc:
-            raise _translated(exc, sql, parameters) from exc
+            _raise_translated(exc, sql, parameters)
+            raise
 
     async def execute(self, sql: str, parameters: Sequence[Any]) -> int:
         """Run one statement (committed when it returns); the rows it changed."""
         pool = await self._get_pool()
         try:
             async with pool.acquire(timeout=self._acquire_timeout) as connection:
-                status: str = await connection.execute(sql, *parameters)
+                return await _execute(connection, sql, parameters)
         except Exception as exc:
-            raise _translated(exc, sql, parameters) from exc
-        # "INSERT 0 1", "UPDATE 3", "DELETE 0": the count is the last word.
-        return int(status.rsplit(" ", 1)[-1])
+            _raise_translated(exc, sql, parameters)
+            raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Callable[[str, Sequence[Any]], Awaitable[int]]]:
+        """``execute(sql, parameters)`` in one transaction, committed when the block ends."""
+        pool = await self._get_pool()
+        block_error: BaseException | None = None
+        try:
+            async with pool.acquire(timeout=self._acquire_timeout) as connection:
+                async with connection.transaction():
+                    try:
+                        yield partial(_execute, connection)
+                    except BaseException as exc:
+                        block_error = exc
+                        raise
+        except Exception as exc:
+            # Connecting, BEGIN and COMMIT; the block's own errors pass through unchanged.
+            if exc is not block_error:
+                _raise_translated(exc, "COMMIT", ())
+            raise
 
     async def close(self) -> None:
         """Close the pool's connections (a later statement opens a new pool)."""
@@ -94,11 +115,23 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     """
 
 
-def _translated(exc: Exception, sql: str, parameters: Sequence[Any]) -> Exception:
+async def _execute(connection: asyncpg.Connection, sql: str, parameters: Sequence[Any]) -> int:
+    try:
+        status: str = await connection.execute(sql, *parameters)
+    except Exception as exc:
+        _raise_translated(exc, sql, parameters)
+        raise
+    # "INSERT 0 1", "UPDATE 3", "DELETE 0": the count is the last word.
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _raise_translated(exc: Exception, sql: str, parameters: Sequence[Any]) -> None:
+    """Raise the error the server handles for a driver error; return for any other."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return IntegrityError(sql, parameters, exc)
+        raise IntegrityError(sql, parameters, exc) from exc
     if isinstance(exc, _UNAVAILABLE):
         # Only the type: driver messages can carry connection details.
-        return DatabaseUnavailable(type(exc).__name__)
-    # A statement PostgreSQL refused (or anything else): a bug, answered 500.
-    return DBAPIError(sql, parameters, exc)
+        raise DatabaseUnavailable(type(exc).__name__) from exc
+    if isinstance(exc, asyncpg.PostgresError):
+        # A statement PostgreSQL refused: a bug, answered 500.
+        raise DBAPIError(sql, parameters, exc) from exc

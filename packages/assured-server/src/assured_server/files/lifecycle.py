@@ -6,11 +6,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from assured_server.clock import new_id, utcnow
 from assured_server.db.engine import Database
 from assured_server.db.models import StoredFile
+from assured_server.db.statements import Writer
 from assured_server.errors import ErrorCode
 from assured_server.files.ingest import Ingested
 from assured_server.files.records import (
@@ -73,24 +72,22 @@ def new_row(spec: NewFile, *, now: datetime, upload_window: int | None) -> Store
 
 
 async def mark_available(
-    db: Database,
+    writer: Writer,
     file_id: str,
     ingested: Ingested,
     *,
     uploaded_at: datetime | None = None,
-    session: AsyncSession | None = None,
     **columns: object,
 ) -> bool:
     """``pending`` → ``available`` with size and digest; ``False`` if the row moved on first.
 
     ``columns``: more values to set in the same change (v1 settles the expiry here).
-    In ``session``'s transaction if given (a caller writing more with it).
+    ``writer``: the database, or a transaction writing more with it.
     """
     return await transition(
-        db,
+        writer,
         file_id,
         from_status=PENDING,
-        session=session,
         status=AVAILABLE,
         size=ingested.size,
         sha256=ingested.sha256,

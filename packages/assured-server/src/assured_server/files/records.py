@@ -13,6 +13,7 @@ from sqlalchemy.sql import Executable
 from assured_server.clock import is_uuid
 from assured_server.db.engine import Database
 from assured_server.db.models import StoredFile
+from assured_server.db.statements import Writer
 
 PENDING = "pending"
 AVAILABLE = "available"
@@ -100,17 +101,10 @@ async def list_files(
     return (await session.scalars(query)).all()
 
 
-async def transition(
-    db: Database,
-    file_id: str,
-    *,
-    from_status: str,
-    session: AsyncSession | None = None,
-    **values: object,
-) -> bool:
+async def transition(writer: Writer, file_id: str, *, from_status: str, **values: object) -> bool:
     """Change a row only if it still has ``from_status``; ``False`` if another actor was first.
 
-    In ``session``'s transaction if given, else a write of its own.
+    ``writer``: the database (a write of its own) or a transaction to be part of.
     """
     columns = tuple(sorted(values))
 
@@ -123,4 +117,4 @@ async def transition(
 
     bound = {f"v_{column}": value for column, value in values.items()}
     bound.update(w_id=file_id, w_status=from_status)
-    return bool(await db.run(("files.transition", columns), build, bound, session))
+    return bool(await writer.run(("files.transition", columns), build, bound))

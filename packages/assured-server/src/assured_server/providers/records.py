@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assured_server.clock import is_uuid, new_id
 from assured_server.db.engine import Database
 from assured_server.db.models import ProviderDocument, ProviderProfile, StoredFile
+from assured_server.db.statements import Writer
 
 # The wire format shows milliseconds: an update must move ``updated_at`` by at least that much.
 _TICK = timedelta(milliseconds=1)
@@ -30,14 +31,13 @@ class Document:
 
 
 async def add_profile(
-    session: AsyncSession, account_id: str, values: Mapping[str, str | None], now: datetime
+    writer: Writer, account_id: str, values: Mapping[str, str | None], now: datetime
 ) -> ProviderProfile:
     """Insert a new profile with ``values`` (the fields of :data:`PROFILE_FIELDS`)."""
     row = ProviderProfile(
         id=new_id(), account_id=account_id, created_at=now, updated_at=now, **_checked(values)
     )
-    session.add(row)
-    await session.flush()
+    await writer.insert(row)
     return row
 
 
@@ -122,7 +122,7 @@ def _checked(values: Mapping[str, str | None]) -> dict[str, str | None]:
 
 
 async def add_document(
-    db: Database,
+    writer: Writer,
     profile: ProviderProfile,
     file: StoredFile,
     *,
@@ -130,11 +130,10 @@ async def add_document(
     document_type: str,
     document_url: str,
     now: datetime,
-    session: AsyncSession | None = None,
 ) -> Document:
     """Associate ``file`` with ``profile`` (both already checked to be of the same account).
 
-    In ``session``'s transaction if given, else a write of its own.
+    ``writer``: the database (a write of its own) or a transaction to be part of.
     """
     row = ProviderDocument(
         id=new_id(),
@@ -146,7 +145,7 @@ async def add_document(
         document_url=document_url,
         created_at=now,
     )
-    await db.insert(row, session)
+    await writer.insert(row)
     return Document(row, file)
 
 
