@@ -135,3 +135,21 @@ async def test_a_raw_statement_that_breaks_nothing_leaves_the_group_usable(
         assert values == [7]
     finally:
         await db.dispose()
+
+
+async def test_driver_level_statements_fail_with_sqlalchemys_errors(tmp_path: Path) -> None:
+    """BEGIN and savepoints skip ``exec_driver_sql``; the group commit still needs their
+    failures as SQLAlchemy's ``OperationalError`` to tell a broken transaction."""
+    from sqlalchemy.exc import OperationalError
+
+    from assured_server.db import engine as engine_module
+
+    db = await numbers_database(tmp_path)
+    try:
+        async with db.engine.connect() as connection:
+            with pytest.raises(OperationalError):
+                await connection.run_sync(
+                    lambda sync: engine_module._bare(sync, "RELEASE no_such_savepoint")
+                )
+    finally:
+        await db.dispose()

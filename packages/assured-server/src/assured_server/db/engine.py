@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -243,8 +245,7 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     # Every write is a SAVEPOINT of a group commit (group_commit.py), and every group a
     # BEGIN IMMEDIATE. Through ``exec_driver_sql`` each such statement costs ~80 µs (execution
     # context, events, result) and SQLAlchemy compiles a savepoint statement afresh each time
-    # (its name changes); they are run on the driver's cursor instead. SQLAlchemy still wraps
-    # their errors: its begin and savepoint steps handle DBAPI errors around these hooks.
+    # (its name changes); they are run on the driver's cursor instead (``_bare``).
     dialect: Any = sync_engine.dialect
     dialect.do_savepoint = lambda conn, name: _bare(conn, f"SAVEPOINT {name}")
     dialect.do_release_savepoint = lambda conn, name: _bare(conn, f"RELEASE {name}")
@@ -273,9 +274,15 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
 
 
 def _bare(conn: Any, sql: str) -> None:
-    """Run a statement without parameters or result on ``conn``'s driver cursor."""
+    """Run a statement without parameters or result on ``conn``'s driver cursor.
+
+    Its errors become SQLAlchemy's (``OperationalError`` for a failing disk…), as through
+    ``exec_driver_sql``: the group commit tells a broken transaction by them.
+    """
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
     finally:
         cursor.close()
