@@ -343,3 +343,35 @@ async def test_an_unreachable_store_is_storage_unavailable_quickly(weed: Seaweed
     finally:
         await storage.close()
     assert time.monotonic() - started < 10
+
+
+async def test_small_writes_skip_the_head_once_the_store_refuses_conditional_puts(
+    weed: SeaweedFS, boto: Any
+) -> None:
+    storage = S3Storage(weed.endpoint, bucket=BUCKET, credentials=weed.credentials)
+    await storage.start()
+    try:
+        client = await storage.client()
+        sent: list[str] = []
+
+        def count(**kwargs: Any) -> None:
+            sent.append(kwargs["model"].name)
+
+        client.meta.events.register("before-call.s3", count)
+        first = new_key()
+        await put(storage, first, b"one")
+        # SeaweedFS refuses a second If-None-Match PUT: learnt once, with a probe of its own.
+        assert not await storage.put_checks_first()
+        assert "HeadObject" not in sent
+        listed = boto.list_objects_v2(Bucket=BUCKET, Prefix=s3_module.PROBE_PREFIX)
+        assert listed.get("KeyCount", 0) == 0, "the probe object is deleted"
+        sent.clear()
+        await put(storage, new_key(), b"two")
+        assert sent == ["PutObject"]
+        # The PUT itself still refuses to replace an object.
+        with pytest.raises(ObjectExists):
+            await put(storage, first, b"other")
+        assert await read_all(storage, first) == b"one"
+        assert "HeadObject" not in sent
+    finally:
+        await storage.close()

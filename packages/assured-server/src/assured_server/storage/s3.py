@@ -9,6 +9,7 @@ imported only when ``ASSURED_STORAGE_BACKEND=s3``: the filesystem server never l
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,8 @@ DEFAULT_PART_SIZE = 8 * MIB
 # S3 refuses parts under 5 MiB (all but the last one).
 MIN_PART_SIZE = 5 * MIB
 READ_CHUNK = 256 << 10
+# Where the If-None-Match probe writes (and deletes) its empty object.
+PROBE_PREFIX = "assured-probe/"
 # Multipart uploads older than this belong to writers that died; the sweep aborts them.
 STALE_UPLOAD = timedelta(hours=24)
 
@@ -71,6 +74,10 @@ class S3Storage(SigV4Presigning, StorageBackend):
         self.part_size = part_size
         self.conditional_writes = True
         """Whether the store honours ``If-None-Match: *``; switched off if it says it does not."""
+        # Whether a PUT with If-None-Match is known to be refused over an existing object (a
+        # store may also accept the header and ignore it): None until probed (put_checks_first).
+        self._put_refuses_existing: bool | None = None
+        self._probe_lock = anyio.Lock()
         self._timeouts = (connect_timeout, read_timeout)
         self._max_attempts = max_attempts
         self._client: S3Client | None = None
@@ -172,6 +179,55 @@ class S3Storage(SigV4Presigning, StorageBackend):
         except ObjectNotFound:
             return
         raise ObjectExists(key)
+
+    async def put_checks_first(self) -> bool:
+        """Whether a PUT that must not replace an object needs a HEAD before it.
+
+        Not where the store was seen to refuse a second ``If-None-Match: *`` PUT of one key
+        (probed once, on a key of its own under ``assured-probe/``, then deleted): the PUT
+        itself closes the race there, and the HEAD was a request (~1.5 ms of botocore's CPU)
+        in every small upload. Until the probe succeeds, and on stores that ignore the
+        header, every such PUT is checked first.
+        """
+        if not self.conditional_writes:
+            return True
+        if self._put_refuses_existing is None:
+            async with self._probe_lock:
+                if self._put_refuses_existing is None:
+                    self._put_refuses_existing = await self._probe_put_if_none_match()
+        return not self._put_refuses_existing
+
+    async def _probe_put_if_none_match(self) -> bool | None:
+        """True if the store refused a repeated conditional PUT; None if it could not tell."""
+        client = await self.client()
+        key = f"{PROBE_PREFIX}{uuid.uuid4()}"
+        try:
+            await client.put_object(Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*")
+            try:
+                await client.put_object(Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*")
+            except ClientError as exc:
+                code, status = error_code(exc)
+                if code == "PreconditionFailed" or status == 412:
+                    return True
+                if self.conditional_unsupported(exc):
+                    return False
+                raise
+            log.warning("the object store ignores If-None-Match on PUT; using HEAD checks")
+            return False
+        except ClientError as exc:
+            if self.conditional_unsupported(exc):
+                return False
+            log.info("could not probe If-None-Match: %s", error_code(exc)[0] or "error")
+            return None
+        except Exception as exc:  # the store is down: the next write probes again
+            log.info("could not probe If-None-Match: %s", type(exc).__name__)
+            return None
+        finally:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await client.delete_object(Bucket=self.bucket, Key=key)
+                except Exception as exc:  # a stray empty object under assured-probe/ at worst
+                    log.info("could not delete the probe object: %s", type(exc).__name__)
 
     def conditional_unsupported(self, exc: ClientError) -> bool:
         """Whether ``exc`` says the store does not implement ``If-None-Match`` on writes.

@@ -73,7 +73,9 @@ class S3Writer(ObjectWriter):
         if self._closed:
             raise ValueError("writer is closed")
         try:
-            if not overwrite:
+            if not overwrite and (
+                self._upload_id is not None or await self._storage.put_checks_first()
+            ):
                 # For stores that ignore If-None-Match; where it is honoured it closes the race.
                 await self._storage.refuse_existing(self._key)
             if self._upload_id is None:
