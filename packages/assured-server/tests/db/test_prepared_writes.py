@@ -135,3 +135,16 @@ async def test_a_duplicate_or_dangling_insert_is_the_orms_integrity_error(db: Da
     fetched = await records.fetch_file(db, row.account_id, row.id)
     assert fetched is not None and fetched.file_name == "scan.pdf"
     await _pending(db)
+
+
+async def test_forget_pending_deletes_only_a_pending_row(db: Database) -> None:
+    row = await _pending(db)
+    settled = await _pending(db)
+    assert await lifecycle.mark_available(
+        db, settled.id, Ingested(key="k", size=1, sha256="a" * 64)
+    )
+    assert not await records.forget_pending(db, settled.id)
+    assert await db.fetch(StoredFile, settled.id) is not None
+    assert await records.forget_pending(db, row.id)
+    assert await db.fetch(StoredFile, row.id) is None
+    assert not await records.forget_pending(db, row.id)

@@ -24,6 +24,7 @@ from assured_server.storage.base import (
     StorageUnavailable,
 )
 from assured_server.storage.s3 import MIN_PART_SIZE, S3Storage
+from assured_server.storage.sigv4 import Credentials
 from assured_server.testing import SeaweedFS, free_port
 
 BUCKET = "storage-tests"
@@ -375,3 +376,39 @@ async def test_small_writes_skip_the_head_once_the_store_refuses_conditional_put
         assert "HeadObject" not in sent
     finally:
         await storage.close()
+
+
+async def test_a_probe_that_cannot_tell_keeps_the_head_and_waits_before_asking_again() -> None:
+    # Nothing listens there: the store is down.
+    down = S3Storage(
+        f"http://127.0.0.1:{free_port()}",
+        bucket=BUCKET,
+        credentials=Credentials("k", "s", "us-east-1"),
+        connect_timeout=1,
+    )
+    try:
+        assert await down.put_checks_first()
+        assert down._put_refuses_existing is None
+        asked_at = down._probe_not_before
+        assert asked_at > time.monotonic()
+        # Within the back-off no write probes (or waits for a probe) again.
+        assert await down.put_checks_first()
+        assert down._probe_not_before == asked_at
+    finally:
+        await down.close()
+
+
+async def test_a_store_that_refuses_the_probe_outright_keeps_the_head_for_good(
+    weed: SeaweedFS,
+) -> None:
+    wrong = weed.credentials
+    refused = S3Storage(
+        weed.endpoint,
+        bucket=BUCKET,
+        credentials=Credentials(wrong.access_key_id, "not-the-secret", wrong.region),
+    )
+    try:
+        assert await refused.put_checks_first()
+        assert refused._put_refuses_existing is False
+    finally:
+        await refused.close()

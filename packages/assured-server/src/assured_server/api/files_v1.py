@@ -19,9 +19,9 @@ from assured_server.auth.scopes import FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
 from assured_server.db.models import StoredFile
 from assured_server.errors import ApiError, ErrorCode, invalid, missing
-from assured_server.files import lifecycle
+from assured_server.files import lifecycle, records
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
-from assured_server.files.records import AVAILABLE, storage_key
+from assured_server.files.records import AVAILABLE, PENDING, storage_key
 from assured_server.files.sniff import ContentMismatch
 from assured_server.files.v1_form import UploadForm
 from assured_server.files.views import storage_url
@@ -242,20 +242,25 @@ def _expiry(row: StoredFile, expires_in: int | None) -> datetime | None:
 
 
 async def _forget(svc: Services, pending: list[StoredFile]) -> None:
-    """Remove the pending row (and any bytes) of a refused upload: nothing half-done stays."""
+    """Remove the pending row (and any bytes) of a refused upload: nothing half-done stays.
+
+    Only while the row is still ``pending``: a request cancelled while its final commit was
+    under way fails although that commit went through, and the file (with the response its
+    Idempotency-Key replays) then stands.
+    """
     if not pending:
         return
     row = pending[0]
     with anyio.CancelScope(shield=True):
+        current = await svc.db.fetch(StoredFile, row.id)
+        if current is None or current.status != PENDING:
+            return
         try:
             await svc.storage.delete(storage_key(row.id))
         except StorageError:
             # The writer already threw its bytes away; the sweeper retries anything left.
             log.warning("could not delete the bytes of refused upload %s", row.id)
-        async with svc.db.write() as session:
-            current = await session.get(StoredFile, row.id)
-            if current is not None:
-                await session.delete(current)
+        await records.forget_pending(svc.db, row.id)
 
 
 async def _text(part: Part) -> str:

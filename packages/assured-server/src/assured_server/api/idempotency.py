@@ -150,6 +150,12 @@ async def begin(svc: Services, request: Request, account_id: str) -> Guard | Non
             return guard
         except IntegrityError:
             pass
+        except BaseException:
+            # The claim's outcome is unknown (cancelled while its commit was under way, the
+            # connection lost after PostgreSQL committed): forget it, or retries with this key
+            # would be refused as still running for a day.
+            await guard.abandon()
+            raise
         async with svc.db.write() as session:
             existing = await session.get(IdempotencyRecord, (account_id, key))
             if existing is None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
@@ -118,3 +118,16 @@ async def transition(writer: Writer, file_id: str, *, from_status: str, **values
     bound = {f"v_{column}": value for column, value in values.items()}
     bound.update(w_id=file_id, w_status=from_status)
     return bool(await writer.run(("files.transition", columns), build, bound))
+
+
+async def forget_pending(writer: Writer, file_id: str) -> bool:
+    """Delete the row of a file that is still ``pending``; ``False`` if it moved on (or is gone)."""
+
+    def build() -> Executable:
+        return delete(_FILES).where(
+            _FILES.c.id == bindparam("w_id"), _FILES.c.status == bindparam("w_status")
+        )
+
+    return bool(
+        await writer.run("files.forget_pending", build, {"w_id": file_id, "w_status": PENDING})
+    )

@@ -9,6 +9,7 @@ imported only when ``ASSURED_STORAGE_BACKEND=s3``: the filesystem server never l
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -46,8 +47,11 @@ DEFAULT_PART_SIZE = 8 * MIB
 # S3 refuses parts under 5 MiB (all but the last one).
 MIN_PART_SIZE = 5 * MIB
 READ_CHUNK = 256 << 10
-# Where the If-None-Match probe writes (and deletes) its empty object.
+# Where the If-None-Match probe writes (and deletes) its empty object; how long it may take,
+# and how long until the next after one that could not tell.
 PROBE_PREFIX = "assured-probe/"
+PROBE_TIMEOUT = 10.0
+PROBE_RETRY = 60.0
 # Multipart uploads older than this belong to writers that died; the sweep aborts them.
 STALE_UPLOAD = timedelta(hours=24)
 
@@ -78,6 +82,7 @@ class S3Storage(SigV4Presigning, StorageBackend):
         # store may also accept the header and ignore it): None until probed (put_checks_first).
         self._put_refuses_existing: bool | None = None
         self._probe_lock = anyio.Lock()
+        self._probe_not_before = 0.0
         self._timeouts = (connect_timeout, read_timeout)
         self._max_attempts = max_attempts
         self._client: S3Client | None = None
@@ -186,15 +191,22 @@ class S3Storage(SigV4Presigning, StorageBackend):
         Not where the store was seen to refuse a second ``If-None-Match: *`` PUT of one key
         (probed once, on a key of its own under ``assured-probe/``, then deleted): the PUT
         itself closes the race there, and the HEAD was a request (~1.5 ms of botocore's CPU)
-        in every small upload. Until the probe succeeds, and on stores that ignore the
-        header, every such PUT is checked first.
+        in every small upload. Until a probe tells, and on stores that ignore the header,
+        every such PUT is checked first. One probe at a time, which no other write waits for;
+        after one that could not tell (the store down), none for a minute.
         """
         if not self.conditional_writes:
             return True
-        if self._put_refuses_existing is None:
-            async with self._probe_lock:
-                if self._put_refuses_existing is None:
-                    self._put_refuses_existing = await self._probe_put_if_none_match()
+        if self._put_refuses_existing is not None:
+            return not self._put_refuses_existing
+        if self._probe_lock.locked() or time.monotonic() < self._probe_not_before:
+            return True
+        async with self._probe_lock:
+            with anyio.move_on_after(PROBE_TIMEOUT):
+                self._put_refuses_existing = await self._probe_put_if_none_match()
+            if self._put_refuses_existing is None:
+                self._probe_not_before = time.monotonic() + PROBE_RETRY
+                return True
         return not self._put_refuses_existing
 
     async def _probe_put_if_none_match(self) -> bool | None:
@@ -203,31 +215,37 @@ class S3Storage(SigV4Presigning, StorageBackend):
         key = f"{PROBE_PREFIX}{uuid.uuid4()}"
         try:
             await client.put_object(Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*")
-            try:
-                await client.put_object(Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*")
-            except ClientError as exc:
-                code, status = error_code(exc)
-                if code == "PreconditionFailed" or status == 412:
-                    return True
-                if self.conditional_unsupported(exc):
-                    return False
-                raise
-            log.warning("the object store ignores If-None-Match on PUT; using HEAD checks")
-            return False
+        except Exception as exc:
+            return self._probe_failed(exc)
+        try:
+            await client.put_object(Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*")
         except ClientError as exc:
-            if self.conditional_unsupported(exc):
-                return False
-            log.info("could not probe If-None-Match: %s", error_code(exc)[0] or "error")
-            return None
-        except Exception as exc:  # the store is down: the next write probes again
-            log.info("could not probe If-None-Match: %s", type(exc).__name__)
-            return None
+            code, status = error_code(exc)
+            if code == "PreconditionFailed" or status == 412:
+                return True
+            return self._probe_failed(exc)
+        except Exception as exc:
+            return self._probe_failed(exc)
         finally:
-            with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(PROBE_TIMEOUT, shield=True):
                 try:
                     await client.delete_object(Bucket=self.bucket, Key=key)
-                except Exception as exc:  # a stray empty object under assured-probe/ at worst
+                except Exception as exc:  # an empty object under assured-probe/ at worst
                     log.info("could not delete the probe object: %s", type(exc).__name__)
+        log.warning("the object store ignores If-None-Match on PUT; using HEAD checks")
+        return False
+
+    def _probe_failed(self, exc: Exception) -> bool | None:
+        """``False`` (keep the HEAD checks) for a definite refusal, ``None`` to ask again."""
+        if isinstance(exc, ClientError):
+            if self.conditional_unsupported(exc):
+                return False
+            code, status = error_code(exc)
+            log.info("could not probe If-None-Match: %s (HTTP %s)", code, status)
+            # A 4xx (no permission under the prefix, the header refused) will not change.
+            return False if 400 <= status < 500 else None
+        log.info("could not probe If-None-Match: %s", type(exc).__name__)
+        return None
 
     def conditional_unsupported(self, exc: ClientError) -> bool:
         """Whether ``exc`` says the store does not implement ``If-None-Match`` on writes.
