@@ -8,6 +8,7 @@ different one 409. A request that failed leaves no row, so it can be retried wit
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -153,8 +154,9 @@ async def begin(svc: Services, request: Request, account_id: str) -> Guard | Non
         except BaseException:
             # The claim's outcome is unknown (cancelled while its commit was under way, the
             # connection lost after PostgreSQL committed): forget it, or retries with this key
-            # would be refused as still running for a day.
-            await guard.abandon()
+            # would be refused as still running for a day. The claim's error is the answer.
+            with contextlib.suppress(Exception):
+                await guard.abandon()
             raise
         async with svc.db.write() as session:
             existing = await session.get(IdempotencyRecord, (account_id, key))
