@@ -30,8 +30,8 @@ def test_store_outage_is_503_and_the_server_recovers_by_itself(
     private_store: SeaweedFS, tmp_path: Path
 ) -> None:
     app = ServerProcess(tmp_path / "data", env_overrides=private_store.server_env("outage")).start()
+    api = make_api(app, app.new_account("store-outage"))
     try:
-        api = make_api(app, app.new_account("store-outage"))
         kept = api.client.post(HANDLE, files={"file": ("a.pdf", pdf_bytes(40_000))})
         assert kept.status_code == 201
         count = api.file_count()
@@ -51,10 +51,13 @@ def test_store_outage_is_503_and_the_server_recovers_by_itself(
         private_store.start()
         wait_until(lambda: httpx.get(f"{app.base_url}/readyz", timeout=10).status_code == 200)
         url = api.download_url(kept.json()["id"]).json()["url"]
+        # A restarted SeaweedFS answers its bucket before it has loaded its volumes (a GET
+        # can meet a 500 InternalError for a moment): wait, bounded, for it to serve reads.
+        wait_until(lambda: httpx.get(url, timeout=10).status_code != 500)
         assert httpx.get(url, timeout=30).content == pdf_bytes(40_000), "nothing was lost"
         again = api.client.post(HANDLE, files={"file": ("c.pdf", pdf_bytes())})
         assert again.status_code == 201
         assert api.file_count() == count + 1
-        api.client.close()
     finally:
+        api.client.close()
         app.stop()
