@@ -39,14 +39,19 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
-async def _pending(db: Database) -> StoredFile:
-    account = Account(id=new_id(), name="a", created_at=utcnow())
-    await db.insert(account)
-    row = lifecycle.new_row(
-        lifecycle.NewFile(account.id, "scan.pdf", "application/pdf", "v3", 3600),
+def _new(account_id: str, name: str) -> StoredFile:
+    """A pending file of ``account_id``, not stored yet."""
+    return lifecycle.new_row(
+        lifecycle.NewFile(account_id, name, "application/pdf", "v3", 3600),
         now=utcnow(),
         upload_window=600,
     )
+
+
+async def _pending(db: Database) -> StoredFile:
+    account = Account(id=new_id(), name="a", created_at=utcnow())
+    await db.insert(account)
+    row = _new(account.id, "scan.pdf")
     await db.insert(row)
     return row
 
@@ -70,11 +75,7 @@ async def test_a_transition_writes_typed_values_and_counts_the_rows(db: Database
 async def test_a_transaction_commits_or_rolls_back_as_one(db: Database) -> None:
     row = await _pending(db)
     ingested = Ingested(key="k", size=1, sha256="ab" * 32)
-    other = lifecycle.new_row(
-        lifecycle.NewFile(row.account_id, "b.pdf", "application/pdf", "v3", 3600),
-        now=utcnow(),
-        upload_window=600,
-    )
+    other = _new(row.account_id, "b.pdf")
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:
             await tx.insert(other)
@@ -85,11 +86,7 @@ async def test_a_transaction_commits_or_rolls_back_as_one(db: Database) -> None:
     assert await db.fetch(StoredFile, other.id) is None
 
     # A statement that fails inside the block fails the block, and nothing of it stays.
-    twin = lifecycle.new_row(
-        lifecycle.NewFile(row.account_id, "c.pdf", "application/pdf", "v3", 60),
-        now=utcnow(),
-        upload_window=60,
-    )
+    twin = _new(row.account_id, "c.pdf")
     twin.id = row.id
     with pytest.raises(IntegrityError):
         async with db.transaction() as tx:
@@ -115,19 +112,11 @@ async def test_fetch_is_none_for_unknown_and_foreign_rows(db: Database) -> None:
 
 async def test_a_duplicate_or_dangling_insert_is_the_orms_integrity_error(db: Database) -> None:
     row = await _pending(db)
-    twin = lifecycle.new_row(
-        lifecycle.NewFile(row.account_id, "twin.pdf", "application/pdf", "v3", 60),
-        now=utcnow(),
-        upload_window=60,
-    )
+    twin = _new(row.account_id, "twin.pdf")
     twin.id = row.id
     with pytest.raises(IntegrityError):
         await db.insert(twin)
-    orphan = lifecycle.new_row(
-        lifecycle.NewFile(new_id(), "orphan.pdf", "application/pdf", "v3", 60),
-        now=utcnow(),
-        upload_window=60,
-    )
+    orphan = _new(new_id(), "orphan.pdf")
     with pytest.raises(IntegrityError):
         await db.insert(orphan)
     # Neither left anything behind, and the database goes on.

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
 
+from assured_server.clock import is_uuid
 from assured_server.db.errors import DatabaseUnavailable
 from assured_server.db.file_lock import FileLock
 from assured_server.db.group_commit import GroupCommitter
@@ -128,6 +129,16 @@ class Database:
                 return await session.get(model, key)
         values = await reader.get(key)
         return None if values is None else model(**values)
+
+    async def fetch_owned(self, model: type[M], account_id: str, key: str) -> M | None:
+        """:meth:`fetch` of a row of ``account_id``: ``None`` for another account's row and
+        for a key that is not a UUID (every id is one), as for an unknown key."""
+        if not is_uuid(key):
+            return None
+        row = await self.fetch(model, key)
+        if row is None or getattr(row, "account_id", None) != account_id:
+            return None
+        return row
 
     def point_reader(self, table: Table) -> PointReader | None:
         """Primary-key reads of ``table`` without the ORM, or ``None`` (in-memory SQLite)."""

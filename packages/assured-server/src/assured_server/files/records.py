@@ -46,13 +46,8 @@ def effective_status(row: StoredFile, now: datetime) -> str:
 
 
 async def fetch_file(db: Database, account_id: str, file_id: str) -> StoredFile | None:
-    """Like :func:`get_file`, for a request that only reads the row (see ``Database.fetch``)."""
-    if not is_uuid(file_id):
-        return None
-    row = await db.fetch(StoredFile, file_id)
-    if row is None or row.account_id != account_id:
-        return None
-    return row
+    """Like :func:`get_file`, for a request that only reads the row (``Database.fetch``)."""
+    return await db.fetch_owned(StoredFile, account_id, file_id)
 
 
 async def get_file(session: AsyncSession, account_id: str, file_id: str) -> StoredFile | None:

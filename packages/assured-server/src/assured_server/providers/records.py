@@ -55,12 +55,7 @@ async def get_profile(
 
 async def fetch_profile(db: Database, account_id: str, profile_id: str) -> ProviderProfile | None:
     """Like :func:`get_profile`, for a request that only reads the row (``Database.fetch``)."""
-    if not is_uuid(profile_id):
-        return None
-    row = await db.fetch(ProviderProfile, profile_id)
-    if row is None or row.account_id != account_id:
-        return None
-    return row
+    return await db.fetch_owned(ProviderProfile, account_id, profile_id)
 
 
 async def update_profile(
