@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import api_rate, large_uploads, presign, sdk, small_docs, wrk
+from bench import api_rate, large_uploads, login_flood, presign, sdk, small_docs, wrk
 from bench.ceiling_app import CeilingProcess
 from bench.common import MIB, BenchServer
 from bench.deployments import (
@@ -327,6 +327,13 @@ def main(argv: list[str] | None = None) -> int:
 
     say("SDK: memory while uploading from a path, import time")
     rows += sdk_rows(profile.size)
+
+    say(f"/healthz during login floods ({SQLITE_FILESYSTEM}, one process)")
+    with tempfile.TemporaryDirectory(prefix="assured-bench-login-") as tmp:
+        server = BenchServer.start(Path(tmp) / "server-login", {})
+        with stopping(server):
+            flood = login_flood.run(server, seconds=profile.load_seconds, runs=profile.runs)
+    rows += login_rows(flood)
     rows.sort(key=lambda row: row.section[-1])  # stable: measured order within a section
 
     minutes = (time.perf_counter() - started) / 60
@@ -398,6 +405,30 @@ def small_rows(small: dict[str, object], wrk_note: str) -> list[Row]:
             result=verdict(docs >= 250),
         )
     )
+    return rows
+
+
+def login_rows(result: login_flood.LoginFloodResult) -> list[Row]:
+    """Row 7: ``/healthz`` p99 under each login flood against its idle p99 on the same server."""
+    rows = []
+    for name, label in login_flood.FLOODS.items():
+        answers = ", ".join(
+            f"{count:,}× {status or 'error'}"
+            for status, count in sorted(result.statuses[name].items())
+        )
+        ratio = result.ratio(name)
+        rows.append(
+            Row(
+                "7",
+                f"`/healthz` p99 during a flood of {login_flood.CLIENTS} login clients (wrong "
+                f"passwords, {label}), {SQLITE_FILESYSTEM}, one process; the flood got: {answers}",
+                f"p99 {result.flood_p99_ms[name]:.1f} ms",
+                f"idle p99 {result.idle_p99_ms:.1f} ms (same server, same run)",
+                times(ratio),
+                "≤ 3× idle p99",
+                verdict(ratio <= 3),
+            )
+        )
     return rows
 
 
