@@ -25,6 +25,7 @@ from bench.deployments import (
     SQLITE_FILESYSTEM,
     postgres_seaweed,
 )
+from bench.login_flood_client import CLIENTS as FLOOD_CLIENTS
 from bench.report import Row, load_average, machine, rate, render, times, verdict, wrk_cell
 from bench.seaweed import Seaweed
 
@@ -420,7 +421,7 @@ def login_rows(result: login_flood.LoginFloodResult) -> list[Row]:
         rows.append(
             Row(
                 "7",
-                f"`/healthz` p99 during a flood of {login_flood.CLIENTS} login clients (wrong "
+                f"`/healthz` p99 during a flood of {FLOOD_CLIENTS} login clients (wrong "
                 f"passwords, {label}), {SQLITE_FILESYSTEM}, one process; the flood got: {answers}",
                 f"p99 {result.flood_p99_ms[name]:.1f} ms",
                 f"idle p99 {result.idle_p99_ms:.1f} ms (same server, same run)",

@@ -3,7 +3,7 @@
 One server of the default deployment (one process, SQLite + filesystem: what ``make run``
 starts) is probed idle and under each flood, alternately, run by run. The prober (one
 keep-alive connection, a request every 10 ms) runs in this process; the flood runs in a
-process of its own, so that neither's GIL skews the other's clock.
+process of its own (``login_flood_client``), so that neither's GIL skews the other's clock.
 
 Two floods of 8 closed-loop clients that never honour ``Retry-After`` (an attacker does not):
 ``one address each`` is the reported attack (a client loops on one connection); ``a fresh
@@ -19,14 +19,13 @@ import json
 import secrets
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 from bench.common import BenchServer, median
 
-CLIENTS = 8
+RAMP_UP = 0.5
 PROBE_INTERVAL = 0.01
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the bench user's, on a throwaway server
 FLOODS = {"fixed": "one address each", "rotating": "a fresh address per attempt"}
@@ -101,16 +100,24 @@ def probed_flood(port: int, username: str, flood: str | None, seconds: float) ->
     if flood is None:
         return FloodRun(p99(probe(port, seconds)), Counter())
     flooder = subprocess.Popen(  # noqa: S603 - this module, same interpreter
-        [sys.executable, "-m", "bench.login_flood", str(port), username, flood, str(seconds + 1)],
+        [
+            sys.executable,
+            "-m",
+            "bench.login_flood_client",
+            str(port),
+            username,
+            flood,
+            str(seconds + 1),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        # The flood's first second is its ramp-up (connect, first answers): not probed.
+        # The flood's first half second is its ramp-up (connect, first answers): not probed.
         ready = flooder.stdout.readline() if flooder.stdout else ""
         if ready.strip() != "started":
             raise RuntimeError("the flood process did not start")
-        time.sleep(1.0)
+        time.sleep(RAMP_UP)
         latencies = probe(port, seconds)
         out, _ = flooder.communicate(timeout=seconds + 120)
     finally:
@@ -140,70 +147,3 @@ def run(server: BenchServer, *, seconds: float, runs: int) -> LoginFloodResult:
     return LoginFloodResult(
         median(idle), {name: median(v) for name, v in flooded.items()}, statuses
     )
-
-
-# --- the flood process --------------------------------------------------------------------
-
-
-def _attempt(port: int, source: str, username: str, conn: http.client.HTTPConnection | None) -> int:
-    body = json.dumps({"username": username, "password": secrets.token_urlsafe(12)})
-    own = conn or http.client.HTTPConnection(
-        "127.0.0.1", port, timeout=60, source_address=(source, 0)
-    )
-    try:
-        own.request("POST", "/api/v1/auth/token/", body, {"Content-Type": "application/json"})
-        response = own.getresponse()
-        response.read()
-        return response.status
-    finally:
-        if conn is None:
-            own.close()
-
-
-def _client(index: int, port: int, known: str, flood: str, end: float, out: Counter[int]) -> None:
-    """Wrong passwords in a loop, alternately for the known user and an unknown one."""
-    fixed = f"127.0.{10 + index}.1"
-    conn = (
-        http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(fixed, 0))
-        if flood == "fixed"
-        else None
-    )
-    n = 0
-    while time.perf_counter() < end:
-        n += 1
-        username = known if n % 2 else f"nobody-{secrets.token_hex(6)}"
-        # 127.<64+index>.x.y: 65,536 addresses per client, never one twice in a run.
-        source = fixed if conn else f"127.{64 + index}.{(n >> 8) & 255}.{n & 255 or 1}"
-        try:
-            out[_attempt(port, source, username, conn)] += 1
-        except (OSError, http.client.HTTPException):
-            out[0] += 1
-            if conn is not None:
-                conn.close()
-    if conn is not None:
-        conn.close()
-
-
-def flood_main(argv: list[str]) -> int:
-    """``python -m bench.login_flood PORT USERNAME fixed|rotating SECONDS``: prints the answers."""
-    port, known, flood, seconds = int(argv[0]), argv[1], argv[2], float(argv[3])
-    end = time.perf_counter() + seconds
-    counters = [Counter[int]() for _ in range(CLIENTS)]
-    threads = [
-        threading.Thread(target=_client, args=(i, port, known, flood, end, counters[i]))
-        for i in range(CLIENTS)
-    ]
-    for thread in threads:
-        thread.start()
-    print("started", flush=True)  # noqa: T201 - the parent's signal
-    for thread in threads:
-        thread.join()
-    total: Counter[int] = Counter()
-    for counter in counters:
-        total += counter
-    print(json.dumps({"statuses": {str(k): v for k, v in total.items()}}))  # noqa: T201
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(flood_main(sys.argv[1:]))

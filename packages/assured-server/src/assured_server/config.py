@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=900, ge=30)
     refresh_token_ttl: int = Field(default=86_400, ge=60)
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    password_check_threads: int = Field(
+        default=1, ge=1, le=32, description="Threads checking login passwords (argon2)."
+    )
+    password_check_queue: int = Field(
+        default=8, ge=0, le=1000, description="Password checks that may wait; then 503."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assured_server.auth.password_pool import PasswordPool
+from assured_server.auth.throttle import LoginThrottle
 from assured_server.auth.tokens import TokenService
 from assured_server.config import Settings
 from assured_server.db.engine import Database
@@ -14,13 +16,15 @@ from assured_server.storage.factory import make_storage
 
 @dataclass
 class Services:
-    """Settings, database, storage and token service of one server process."""
+    """Settings, database, storage, tokens, limits and password checks of one server process."""
 
     settings: Settings
     db: Database
     storage: StorageBackend
     tokens: TokenService
     limiter: RateLimiter
+    login_throttle: LoginThrottle
+    passwords: PasswordPool
     shutting_down: bool = field(default=False)
 
     @classmethod
@@ -32,9 +36,12 @@ class Services:
             storage=make_storage(settings),
             tokens=TokenService(settings),
             limiter=RateLimiter(settings.rate_limit_per_minute),
+            login_throttle=LoginThrottle(),
+            passwords=PasswordPool(settings.password_check_threads, settings.password_check_queue),
         )
 
     async def close(self) -> None:
-        """Release the database pool and storage connections."""
+        """Release the database pool, storage connections and password-check threads."""
         await self.storage.close()
         await self.db.dispose()
+        self.passwords.close()

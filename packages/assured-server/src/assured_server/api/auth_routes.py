@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from assured_server.api.body import StrictBody, documented, read_json
 from assured_server.api.deps import services
 from assured_server.auth import accounts
+from assured_server.auth.password_pool import PasswordPoolFull
+from assured_server.auth.throttle import Throttled, client_address
 from assured_server.auth.tokens import Claims, InvalidToken
 from assured_server.errors import ApiError, ErrorCode, invalid, missing
+from assured_server.services import Services
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -38,25 +45,33 @@ def _bad_credentials() -> ApiError:
     openapi_extra=documented(TokenRequest),
 )
 async def obtain_token(request: Request) -> dict[str, object]:
-    """``{"username","password"}`` or ``{"api_key"}`` → access and refresh tokens."""
+    """``{"username","password"}`` or ``{"api_key"}`` → access and refresh tokens.
+
+    Failed attempts are throttled per address and username (429, see ``auth.throttle``);
+    when the password checks are saturated the answer is 503 at once.
+    """
     svc = services(request)
     body = await read_json(request, TokenRequest)
     if body.api_key is not None and (body.username is not None or body.password is not None):
         raise invalid("Send either api_key or username and password, not both.")
-    async with svc.db.read() as session:
-        if body.api_key is not None:
-            if not body.api_key.strip():
-                raise missing("api_key")
-            subject = await accounts.authenticate_api_key(session, body.api_key)
-        else:
-            if not (body.username or "").strip():
-                raise missing("username")
-            if not body.password:
-                raise missing("password")
-            assert body.username is not None and body.password is not None  # noqa: S101
-            subject = await accounts.authenticate_password(session, body.username, body.password)
-    if subject is None:
-        raise _bad_credentials()
+    check: Callable[[], Awaitable[accounts.Subject | None]]
+    username: str | None = None
+    if body.api_key is not None:
+        if not body.api_key.strip():
+            raise missing("api_key")
+        check = functools.partial(_api_key_subject, svc, body.api_key)
+    else:
+        if not (body.username or "").strip():
+            raise missing("username")
+        if not body.password:
+            raise missing("password")
+        assert body.username is not None  # noqa: S101
+        username = body.username
+        check = functools.partial(
+            accounts.authenticate_password, svc.db, svc.passwords, username, body.password
+        )
+    host = request.client.host if request.client else None
+    subject = await _throttled(svc, client_address(host), username, check)
     pair = svc.tokens.issue(subject.subject, subject.account_id, subject.scopes)
     return {
         "access": pair.access,
@@ -64,6 +79,47 @@ async def obtain_token(request: Request) -> dict[str, object]:
         "token_type": "Bearer",
         "expires_in": pair.expires_in,
     }
+
+
+async def _api_key_subject(svc: Services, api_key: str) -> accounts.Subject | None:
+    async with svc.db.read() as session:
+        return await accounts.authenticate_api_key(session, api_key)
+
+
+async def _throttled(
+    svc: Services,
+    address: str,
+    username: str | None,
+    check: Callable[[], Awaitable[accounts.Subject | None]],
+) -> accounts.Subject:
+    """Run ``check`` unless the throttle refuses it, and count its verdict."""
+    try:
+        attempt = svc.login_throttle.begin(address, username)
+    except Throttled as exc:
+        raise ApiError(
+            ErrorCode.RATE_LIMITED,
+            "Too many failed attempts; retry later.",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    try:
+        subject = await check()
+    except PasswordPoolFull:
+        attempt.void()
+        raise ApiError(
+            ErrorCode.SERVICE_UNAVAILABLE, "Too many logins at once; retry shortly."
+        ) from None
+    except asyncio.CancelledError:
+        # Counted: hanging up before the answer must not be a way to guess for free.
+        attempt.failed()
+        raise
+    except BaseException:
+        attempt.void()  # the server's fault (say, the database), not a wrong guess
+        raise
+    if subject is None:
+        attempt.failed()
+        raise _bad_credentials()
+    attempt.succeeded()
+    return subject
 
 
 async def _verified_refresh(request: Request) -> Claims:

@@ -8,15 +8,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assured_server.auth.password_pool import PasswordPool
 from assured_server.auth.scopes import DEFAULT_SCOPES, parse_scopes
 from assured_server.auth.secrets import (
     hash_password,
     new_api_key,
     secret_matches,
     split_api_key,
-    verify_password,
 )
 from assured_server.clock import new_id, utcnow
+from assured_server.db.engine import Database
 from assured_server.db.models import Account, ApiKey, RevokedToken, User
 
 
@@ -90,13 +91,19 @@ async def create_user(session: AsyncSession, account_id: str, username: str, pas
 
 
 async def authenticate_password(
-    session: AsyncSession, username: str, password: str
+    db: Database, passwords: PasswordPool, username: str, password: str
 ) -> Subject | None:
-    """The user behind a username and password, or ``None``."""
-    user = await session.scalar(select(User).where(User.username == username))
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        return None
-    return Subject(user.id, user.account_id, user.scopes)
+    """The user behind a username and password, or ``None``; raises ``PasswordPoolFull``.
+
+    An unknown username is checked against a dummy hash: same time, no hint it is unknown.
+    """
+    async with db.read() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        password_hash = user.password_hash if user else None
+        subject = Subject(user.id, user.account_id, user.scopes) if user else None
+    # The session is given back first: checks waiting for the pool hold no database connection.
+    # (No hash, no user: verify_password is False after the same work.)
+    return subject if await passwords.verify(password_hash, password) else None
 
 
 async def authenticate_api_key(session: AsyncSession, value: str) -> Subject | None:
