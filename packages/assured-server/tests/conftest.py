@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -47,6 +48,34 @@ def server(
     ).start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="module")
+def swept_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    backend: dict[str, str],
+) -> Iterator[ServerProcess]:
+    """A server of the module's own on ``backend``'s deployment, sweeping four times a second.
+
+    With a database and a bucket of its own: a sweep takes objects no row of its database
+    accounts for as orphans, so two servers with different databases must not share a bucket.
+    """
+    env = {"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD), "ASSURED_SWEEP_INTERVAL": "0.25"}
+    url = None
+    if backend:
+        url = create_postgres_database()
+        store: SeaweedFS = request.getfixturevalue("seaweedfs")
+        bucket = f"swept-{secrets.token_hex(4)}"
+        store.create_bucket(bucket)
+        env |= {"ASSURED_DATABASE_URL": url, **store.server_env(bucket)}
+    proc = ServerProcess(tmp_path_factory.mktemp("swept"), env_overrides=env)
+    try:
+        yield proc.start()
+    finally:
+        proc.stop()
+        if url is not None:
+            drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -59,6 +59,7 @@ def create_app(
                     services.storage,
                     settings.sweep_interval,
                     max_upload_bytes=settings.max_upload_bytes,
+                    upload_window=settings.upload_url_ttl,
                 )
                 tasks.start_soon(sweeper.run)
             if parent_pid is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
@@ -59,6 +60,10 @@ def serve(
     settings = _settings(**overrides)
     logs.configure(settings.log_level)
     _migrate_in_child(settings)
+    if settings.storage_backend == "filesystem":
+        # A killed server leaves its uploads' leases behind; with the files on this machine's
+        # disk no process of that run is alive (replicas share an S3 store, never a data dir).
+        _run(_release_leases, settings)
     if demo:
         typer.echo(_run(ensure_demo, settings))
     if settings.workers == 1:
@@ -98,6 +103,19 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         # Headers are bounded by our own middleware (431); the parser must let them reach it.
         "h11_max_incomplete_event_size": 256 << 10,
     }
+
+
+async def _release_leases(settings: Settings) -> None:
+    from assured_server.db.engine import Database
+    from assured_server.files.upload_lease import release_all
+
+    db = Database(settings.effective_database_url)
+    try:
+        released = await release_all(db)
+    finally:
+        await db.dispose()
+    if released:
+        logging.getLogger(__name__).info("released %d lease(s) of an earlier run", released)
 
 
 def _migrate_in_child(settings: Settings) -> None:

@@ -30,7 +30,10 @@ UPLOADS = Counter(
     "assured_uploads", "Uploads by API and outcome.", ["api", "outcome"], registry=REGISTRY
 )
 SWEPT = Counter(
-    "assured_swept_files", "Files the sweeper changed, by action.", ["action"], registry=REGISTRY
+    "assured_swept_files",
+    "Files the sweeper changed, by action (orphans: stored objects of no file, deleted).",
+    ["action"],
+    registry=REGISTRY,
 )
 
 

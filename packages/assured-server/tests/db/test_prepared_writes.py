@@ -126,14 +126,18 @@ async def test_a_duplicate_or_dangling_insert_is_the_orms_integrity_error(db: Da
     await _pending(db)
 
 
-async def test_forget_pending_deletes_only_a_pending_row(db: Database) -> None:
+async def test_forget_upload_deletes_any_row_but_an_available_one(db: Database) -> None:
     row = await _pending(db)
     settled = await _pending(db)
+    expired = await _pending(db)
     assert await lifecycle.mark_available(
         db, settled.id, Ingested(key="k", size=1, sha256="a" * 64)
     )
-    assert not await records.forget_pending(db, settled.id)
+    assert await records.transition(db, expired.id, from_status="pending", status="expired")
+    assert not await records.forget_upload(db, settled.id)
     assert await db.fetch(StoredFile, settled.id) is not None
-    assert await records.forget_pending(db, row.id)
+    assert await records.forget_upload(db, row.id)
     assert await db.fetch(StoredFile, row.id) is None
-    assert not await records.forget_pending(db, row.id)
+    assert not await records.forget_upload(db, row.id)
+    assert await records.forget_upload(db, expired.id)
+    assert await db.fetch(StoredFile, expired.id) is None

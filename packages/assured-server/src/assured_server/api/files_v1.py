@@ -21,8 +21,9 @@ from assured_server.db.models import StoredFile
 from assured_server.errors import ApiError, ErrorCode, invalid, missing
 from assured_server.files import lifecycle, records
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
-from assured_server.files.records import AVAILABLE, PENDING, storage_key
+from assured_server.files.records import AVAILABLE, EXPIRED, storage_key
 from assured_server.files.sniff import ContentMismatch
+from assured_server.files.upload_lease import RELEASED, UploadLease, UploadLost
 from assured_server.files.v1_form import UploadForm
 from assured_server.files.views import storage_url
 from assured_server.services import Services
@@ -146,6 +147,10 @@ async def _upload(
     except ContentMismatch as exc:
         await _forget(svc, pending)
         raise ApiError(ErrorCode.CONTENT_MISMATCH, str(exc), field="file") from exc
+    except UploadLost as exc:
+        error = await _lost(svc, pending[0])
+        await _forget(svc, pending)
+        raise error from exc
     except BaseException:
         await _forget(svc, pending)
         raise
@@ -172,15 +177,19 @@ async def _receive_file(
     content_type = form.file_type(part.filename)
     form.part_type = part.content_type
     maximum = svc.settings.max_expiration_seconds
+    now = utcnow()
     row = lifecycle.new_row(
         lifecycle.NewFile(
             who.account_id, form.file_name or "", content_type.name, "v1", form.expires_in(maximum)
         ),
-        now=utcnow(),
+        now=now,
         upload_window=svc.settings.upload_url_ttl,
     )
     # Recorded as pending first: if the process dies mid-upload, the sweeper finds the row and
-    # cleans up; bytes never exist without a row that accounts for them.
+    # cleans up; bytes never exist without a row that accounts for them. The row is inserted
+    # leased to this request, and the lease renews itself while bytes arrive, so no sweeper
+    # drops or purges it under an upload that is slow but alive, however long it takes.
+    lease = UploadLease.of_new_row(svc.db, row, now)
     await svc.db.insert(row)
     pending.append(row)
 
@@ -190,6 +199,9 @@ async def _receive_file(
             await _field(form, fingerprint, later)
         form.check_declared(content_type)
         row.expires_at = _expiry(row, form.expires_in(maximum))
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            raise _expired()
+        await lease.keep()
 
     ingested = await ingest(
         svc.storage,
@@ -198,9 +210,10 @@ async def _receive_file(
         content_type=content_type.name,
         max_bytes=svc.settings.max_upload_bytes,
         before_commit=rest_of_form,
+        heartbeat=lease.keep,
     )
     fingerprint.set_content(entry, ingested.sha256)
-    return await _record(svc, row, ingested, recorder)
+    return await _record(svc, row, ingested, recorder, lease)
 
 
 class _Recorder:
@@ -212,7 +225,7 @@ class _Recorder:
 
 
 async def _record(
-    svc: Services, row: StoredFile, ingested: Ingested, recorder: _Recorder
+    svc: Services, row: StoredFile, ingested: Ingested, recorder: _Recorder, lease: UploadLease
 ) -> dict[str, Any]:
     """``pending`` → ``available``, with the expiry the whole form settled on; the response."""
     uploaded_at = utcnow()
@@ -224,9 +237,13 @@ async def _record(
             uploaded_at=uploaded_at,
             expires_at=row.expires_at,
             upload_expires_at=None,
+            **RELEASED,
         )
-        if not settled:  # the row left ``pending`` under us: nothing this request can answer
-            raise ApiError(ErrorCode.INTERNAL_ERROR)
+        if not settled:
+            # The row left ``pending`` under us (expired, or dropped after a stall longer than
+            # the lease): the bytes just committed are still this request's, and go.
+            raise UploadLost(row.id)
+        lease.given_back()
         # The row is this request's own copy: it now says what the database says.
         row.status, row.size, row.sha256 = AVAILABLE, ingested.size, ingested.sha256
         row.uploaded_at, row.upload_expires_at = uploaded_at, None
@@ -242,25 +259,53 @@ def _expiry(row: StoredFile, expires_in: int | None) -> datetime | None:
 
 
 async def _forget(svc: Services, pending: list[StoredFile]) -> None:
-    """Remove the pending row (and any bytes) of a refused upload: nothing half-done stays.
+    """Remove the row and the bytes of a refused upload: nothing half-done stays.
 
-    Only while the row is still ``pending``: a request cancelled while its final commit was
-    under way fails although that commit went through, and the file (with the response its
+    The request owns its bytes until the commit that makes them the file's, so they go whatever
+    state the row is in (pending, expired, purged, gone), and so does the row: its client never
+    learnt its id. Only an ``available`` row stands: a request cancelled while its final commit
+    was under way fails although that commit went through, and the file (with the response its
     Idempotency-Key replays) then stands.
     """
     if not pending:
         return
     row = pending[0]
     with anyio.CancelScope(shield=True):
-        current = await svc.db.fetch(StoredFile, row.id)
-        if current is None or current.status != PENDING:
-            return
+        await records.forget_upload(svc.db, row.id)
+        if await svc.db.fetch(StoredFile, row.id) is not None:
+            return  # available: the commit went through
         try:
             await svc.storage.delete(storage_key(row.id))
         except StorageError:
-            # The writer already threw its bytes away; the sweeper retries anything left.
+            # The writer already threw away any uncommitted bytes; the sweep's reconciliation
+            # of storage removes committed ones that no row accounts for.
             log.warning("could not delete the bytes of refused upload %s", row.id)
-        await records.forget_pending(svc.db, row.id)
+
+
+async def _lost(svc: Services, row: StoredFile) -> ApiError:
+    """The answer to an upload whose row left ``pending`` under it.
+
+    410 when the expiration it asked for passed during the upload (the file would be expired on
+    arrival, and is not kept past its life); else the row was dropped because the upload stalled
+    longer than its lease (a client that stopped sending for minutes): 503 with ``Retry-After``,
+    which clients retry, since the same request sent again succeeds.
+    """
+    current = await svc.db.fetch(StoredFile, row.id)
+    now = utcnow()
+    if (current is not None and current.status == EXPIRED) or (
+        row.expires_at is not None and row.expires_at <= now
+    ):
+        return _expired()
+    return ApiError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "The upload stalled longer than the server holds an upload open; send it again.",
+    )
+
+
+def _expired() -> ApiError:
+    return ApiError(
+        ErrorCode.FILE_EXPIRED, "The file's expiration passed before its upload finished."
+    )
 
 
 async def _text(part: Part) -> str:

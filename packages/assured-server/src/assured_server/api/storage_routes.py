@@ -18,13 +18,14 @@ from assured_server.errors import ErrorCode
 from assured_server.files import lifecycle
 from assured_server.files.content_types import InvalidContentType, parse_content_type
 from assured_server.files.downloads import response_params
-from assured_server.files.ingest import TooLarge, TooSmall, ingest
+from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
 from assured_server.files.records import AVAILABLE, PENDING, effective_status, storage_key
 from assured_server.files.sniff import ContentMismatch
+from assured_server.files.upload_lease import RELEASED, UploadLease, UploadLost
 from assured_server.services import Services
 from assured_server.storage.base import ObjectExists, ObjectNotFound
 from assured_server.storage.ranges import parse_range
-from assured_server.storage.sigv4 import Credentials, verify_post, verify_presigned_url
+from assured_server.storage.sigv4 import Credentials, PostPolicy, verify_post, verify_presigned_url
 from assured_server.storage.sigv4_policy import SigV4Error
 from assured_server.storage.xml import post_response_xml
 
@@ -129,6 +130,30 @@ async def post_object(bucket: str, request: Request) -> Response:
             declared_type = None
         if declared_type != row.content_type:
             raise access_denied("The Content-Type does not match the declared file type.")
+    # One upload per file at a time, across workers and replicas: the file's lease is claimed
+    # before a byte of the file part is read, and a second POST of the form is refused.
+    lease = await UploadLease.claim(svc.db, file_id, now)
+    if lease is None:
+        raise access_denied("Another upload of this file is in progress, or it has ended.")
+    try:
+        ingested = await _receive(svc, policy, row, file_part, lease)
+    finally:
+        await lease.release()  # after a failure, a retry of the same form may start again
+    etag = f'"{ingested.sha256[:32]}"'
+    location = f"{svc.settings.effective_public_url}/storage/{bucket}/{key}"
+    headers = {"ETag": etag, "Location": location}
+    status = policy.fields.get("success_action_status", "204")
+    if status == "201":
+        body = post_response_xml(location=location, bucket=bucket, key=key, etag=etag)
+        return Response(body, status_code=201, media_type="application/xml", headers=headers)
+    return Response(status_code=200 if status == "200" else 204, headers=headers)
+
+
+async def _receive(
+    svc: Services, policy: PostPolicy, row: StoredFile, file_part: Part, lease: UploadLease
+) -> Ingested:
+    """Stream the file part into place, verified, and settle the file; S3 errors otherwise."""
+    file_id = row.id
     low, high = policy.content_length_range or (1, svc.settings.max_upload_bytes)
     maximum = min(high, svc.settings.max_upload_bytes)
     try:
@@ -139,6 +164,8 @@ async def post_object(bucket: str, request: Request) -> Response:
             content_type=row.content_type,
             max_bytes=maximum,
             min_bytes=max(1, low),
+            heartbeat=lease.keep,
+            before_commit=lease.keep,
         )
     except TooLarge as exc:
         await lifecycle.mark_rejected(svc.db, file_id, ErrorCode.FILE_TOO_LARGE)
@@ -158,22 +185,16 @@ async def post_object(bucket: str, request: Request) -> Response:
     except ContentMismatch as exc:
         await lifecycle.mark_rejected(svc.db, file_id, ErrorCode.CONTENT_MISMATCH)
         raise S3Error("InvalidContent", str(exc), 400) from exc
-    except ObjectExists as exc:
+    except (ObjectExists, UploadLost) as exc:
         raise access_denied("This upload is no longer open.") from exc
     except MultipartError as exc:
         raise S3Error("IncompleteBody", "The request body ended before the file did.", 400) from exc
-    if not await lifecycle.mark_available(svc.db, file_id, ingested):
-        # Deleted or settled by another request while we streamed: these bytes are not the file.
+    if not await lifecycle.mark_available(svc.db, file_id, ingested, **RELEASED):
+        # Deleted or expired while we streamed: these bytes are not the file.
         await svc.storage.delete(ingested.key)
         raise access_denied("This upload is no longer open.")
-    etag = f'"{ingested.sha256[:32]}"'
-    location = f"{svc.settings.effective_public_url}/storage/{bucket}/{key}"
-    headers = {"ETag": etag, "Location": location}
-    status = policy.fields.get("success_action_status", "204")
-    if status == "201":
-        body = post_response_xml(location=location, bucket=bucket, key=key, etag=etag)
-        return Response(body, status_code=201, media_type="application/xml", headers=headers)
-    return Response(status_code=200 if status == "200" else 204, headers=headers)
+    lease.given_back()
+    return ingested
 
 
 def _verify_get(svc: Services, request: Request) -> None:

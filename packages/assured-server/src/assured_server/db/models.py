@@ -91,8 +91,8 @@ class StoredFile(Base):
     upload_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Set once the bytes are gone (expired or rejected), so the sweeper touches each file once.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # A sweeper (of any replica) that works on this row holds it until then: no file is
-    # processed by two sweepers at once, and a crashed sweeper's claim simply runs out.
+    # A sweeper or an upload (of any worker or replica) that works on this row holds it until
+    # then: no file is processed by two of them at once, and a crashed one's claim runs out.
     sweep_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (

@@ -4,7 +4,8 @@ A claim is a lease on the row (``sweep_claimed_until``), taken in one short writ
 transaction: on PostgreSQL the candidates are read ``FOR UPDATE SKIP LOCKED`` so concurrent
 sweepers get disjoint batches without waiting; on SQLite the write transaction already holds
 the database's write lock. Nothing is held while the slow work (storage I/O) runs, and the
-lease of a sweeper that died runs out by itself.
+lease of a sweeper that died runs out by itself. An upload in flight holds the same lease on
+its file (:mod:`assured_server.files.upload_lease`), so no sweeper acts on a file under it.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ async def ingest(
     max_bytes: int,
     min_bytes: int = 1,
     before_commit: Callable[[], Awaitable[None]] | None = None,
+    heartbeat: Callable[[], Awaitable[None]] | None = None,
 ) -> Ingested:
     """Stream ``chunks`` into ``key``, refusing oversize, undersize and mismatched content.
 
@@ -52,6 +53,8 @@ async def ingest(
     :class:`~assured_server.files.sniff.ContentMismatch`, ``ObjectExists`` or storage errors.
     ``before_commit`` runs once the bytes are verified and before they become visible: what it
     raises (say, a form field after the file that refuses the request) discards them.
+    ``heartbeat`` runs for every chunk that arrives (an upload's lease renews itself there);
+    what it raises discards the bytes too.
     """
     verifier = StreamVerifier(content_type)
     held: list[bytes] = []
@@ -60,6 +63,8 @@ async def ingest(
         async for chunk in chunks:
             if not chunk:
                 continue
+            if heartbeat is not None:
+                await heartbeat()
             if verifier.size + len(chunk) > max_bytes:
                 raise TooLarge(max_bytes)
             verifier.feed(chunk)

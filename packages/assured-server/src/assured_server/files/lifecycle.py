@@ -97,7 +97,10 @@ async def mark_available(
 
 
 async def mark_rejected(db: Database, file_id: str, reason: ErrorCode) -> bool:
-    """``pending`` → ``rejected`` with the reason; its bytes are already gone."""
+    """``pending`` → ``rejected`` with the reason; its bytes are already gone.
+
+    Final, so whoever held the row (an upload, a sweeper) holds it no longer.
+    """
     return await transition(
         db,
         file_id,
@@ -105,6 +108,7 @@ async def mark_rejected(db: Database, file_id: str, reason: ErrorCode) -> bool:
         status=REJECTED,
         rejection_reason=reason.value,
         purged_at=utcnow(),
+        sweep_claimed_until=None,
     )
 
 

@@ -24,9 +24,13 @@ STATUSES = (PENDING, AVAILABLE, REJECTED, EXPIRED)
 _FILES = cast(Table, StoredFile.__table__)
 
 
+FILES_PREFIX = "files/"
+"""Where files' bytes live (``files/<id>``) once verified."""
+
+
 def storage_key(file_id: str) -> str:
     """The permanent key of a file's bytes."""
-    return f"files/{file_id}"
+    return f"{FILES_PREFIX}{file_id}"
 
 
 LANDING_PREFIX = "uploads/"
@@ -115,14 +119,16 @@ async def transition(writer: Writer, file_id: str, *, from_status: str, **values
     return bool(await writer.run(("files.transition", columns), build, bound))
 
 
-async def forget_pending(writer: Writer, file_id: str) -> bool:
-    """Delete the row of a file that is still ``pending``; ``False`` if it moved on (or is gone)."""
+async def forget_upload(writer: Writer, file_id: str) -> bool:
+    """Delete the row of an upload that did not finish, in whatever state the row is by now
+    (pending, or expired under the upload); ``False`` if it is gone, or ``available`` (kept).
+    """
 
     def build() -> Executable:
         return delete(_FILES).where(
-            _FILES.c.id == bindparam("w_id"), _FILES.c.status == bindparam("w_status")
+            _FILES.c.id == bindparam("w_id"), _FILES.c.status != bindparam("w_status")
         )
 
     return bool(
-        await writer.run("files.forget_pending", build, {"w_id": file_id, "w_status": PENDING})
+        await writer.run("files.forget_upload", build, {"w_id": file_id, "w_status": AVAILABLE})
     )

@@ -1,4 +1,5 @@
-"""The background sweep: expire files, purge their bytes, settle or drop stale uploads.
+"""The background sweep: expire files, purge their bytes, settle or drop stale uploads, and
+delete stored objects that no file accounts for (:mod:`assured_server.files.orphans`).
 
 Every file a sweep works on is claimed first (:mod:`assured_server.files.claims`), so two
 sweepers (two replicas) never process one file at the same time; and every change is a
@@ -17,7 +18,7 @@ from assured_server.auth.accounts import purge_revocations
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
 from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord, StoredFile
-from assured_server.files import claims, lifecycle
+from assured_server.files import claims, lifecycle, orphans
 from assured_server.files.records import (
     AVAILABLE,
     EXPIRED,
@@ -34,8 +35,9 @@ BATCH = 200
 # After its upload window closes, a pending file gets this long before it is dropped, so that
 # an upload that started just in time can finish.
 UPLOAD_GRACE = timedelta(minutes=5)
-# The default of ASSURED_MAX_UPLOAD_BYTES.
+# The defaults of ASSURED_MAX_UPLOAD_BYTES and ASSURED_UPLOAD_URL_TTL.
 DEFAULT_MAX_UPLOAD = 104_857_600
+DEFAULT_UPLOAD_WINDOW = 900
 
 
 class Sweeper:
@@ -48,11 +50,19 @@ class Sweeper:
         interval: float,
         *,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
+        upload_window: int = DEFAULT_UPLOAD_WINDOW,
+        orphan_batch: int = orphans.BATCH,
     ) -> None:
         self.db = db
         self.storage = storage
         self.interval = interval
         self.max_upload_bytes = max_upload_bytes
+        self.orphans = orphans.OrphanSweep(
+            db,
+            storage,
+            min_age=timedelta(seconds=upload_window) + UPLOAD_GRACE,
+            batch=orphan_batch,
+        )
 
     async def run(self) -> None:
         """Sweep forever; one failed sweep is logged and the next one tries again."""
@@ -66,10 +76,15 @@ class Sweeper:
     async def sweep_once(self, now: datetime | None = None) -> dict[str, int]:
         """One pass; returns how many files each step changed."""
         now = now or utcnow()
+        expired = await self._expire(now)
+        purged = await self._purge(now)
+        landed, strays = await self._landed_uploads(now)
         counts = {
-            "expired": await self._expire(now),
-            "purged": await self._purge(now),
-            "settled_or_dropped": await self._landed_uploads(now) + await self._stale_uploads(now),
+            "expired": expired,
+            "purged": purged,
+            "settled_or_dropped": landed + await self._stale_uploads(now),
+            # Stray landings and objects found by the reconciliation: objects of no live file.
+            "orphans": strays + await self.orphans.run(now),
         }
         async with self.db.write() as session:
             await purge_revocations(session)
@@ -155,19 +170,20 @@ class Sweeper:
             changed += int(result.rowcount)  # type: ignore[attr-defined]
         return changed
 
-    async def _landed_uploads(self, now: datetime) -> int:
+    async def _landed_uploads(self, now: datetime) -> tuple[int, int]:
         """Settle pending files whose direct upload landed; delete landings no file waits for.
 
         A store like plain S3 never tells the server that an upload arrived, so every sweep
         looks, whatever the upload window says: a file is final within two sweep intervals even
         if no client calls ``complete``. A landing object whose file has left ``pending`` (a
         second POST of the same form) or is gone never becomes the file: it is deleted.
+        Returns how many files were settled and how many landings deleted.
         """
         try:
             landed = await self.storage.list_objects(LANDING_PREFIX, limit=BATCH)
         except StorageError:
             log.warning("could not list the landed uploads; next sweep retries")
-            return 0
+            return 0, 0
         settled = strays = 0
         for info in landed:
             file_id = info.key.removeprefix(LANDING_PREFIX)
@@ -200,4 +216,4 @@ class Sweeper:
                 log.warning("could not settle the upload of file %s; next sweep retries", file_id)
         if strays:
             log.info("deleted %d landed upload(s) that no pending file waits for", strays)
-        return settled
+        return settled, strays

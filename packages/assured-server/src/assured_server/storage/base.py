@@ -111,8 +111,13 @@ class StorageBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def list_objects(self, prefix: str, *, limit: int) -> list[ObjectInfo]:
-        """At most ``limit`` committed objects whose keys start with ``prefix``, by key."""
+    async def list_objects(
+        self, prefix: str, *, limit: int, start_after: str | None = None
+    ) -> list[ObjectInfo]:
+        """At most ``limit`` committed objects whose keys start with ``prefix``, by key.
+
+        With ``start_after``, only keys after it: the next page of a listing.
+        """
 
     @abc.abstractmethod
     def presign_get(

@@ -138,10 +138,14 @@ class FilesystemStorage(SigV4Presigning, StorageBackend):
         except FileNotFoundError as exc:
             raise ObjectNotFound(src_key) from exc
 
-    async def list_objects(self, prefix: str, *, limit: int) -> list[ObjectInfo]:
+    async def list_objects(
+        self, prefix: str, *, limit: int, start_after: str | None = None
+    ) -> list[ObjectInfo]:
         """Committed files under ``prefix`` (temporary files are not objects)."""
         with _unavailable_on_os_error():
-            found = await anyio.to_thread.run_sync(list_files, self.root, prefix, limit)
+            found = await anyio.to_thread.run_sync(
+                list_files, self.root, prefix, limit, start_after
+            )
         return [_info(key, stat) for key, stat in found]
 
     async def ping(self) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp."
@@ -102,22 +104,32 @@ def link_durably(src: Path, dst: Path) -> None:
     fsync_dir(dst.parent)
 
 
-def list_files(root: Path, prefix: str, limit: int) -> list[tuple[str, os.stat_result]]:
-    """Keys (``/``-separated, relative to ``root``) starting with ``prefix``, sorted, no temps."""
+def list_files(
+    root: Path, prefix: str, limit: int, start_after: str | None = None
+) -> list[tuple[str, os.stat_result]]:
+    """Keys (``/``-separated, relative to ``root``) starting with ``prefix``, sorted, no temps.
+
+    At most ``limit``, all after ``start_after`` when given. A folder lists in no order, so
+    every call reads the names under the prefix (as the temp sweep does); only the ``limit``
+    first are kept (a heap) and looked at (``stat``).
+    """
     folder, _, _name_prefix = prefix.rpartition("/")
     base = root.joinpath(*folder.split("/")) if folder else root
+
+    def keys() -> Iterator[str]:
+        for dirpath, _dirs, names in os.walk(base):
+            relative = Path(dirpath).relative_to(root).as_posix()
+            for name in names:
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                key = name if relative == "." else f"{relative}/{name}"
+                if key.startswith(prefix) and (start_after is None or key > start_after):
+                    yield key
+
     found: list[tuple[str, os.stat_result]] = []
-    for dirpath, _dirs, names in os.walk(base):
-        for name in names:
-            if name.startswith(TEMP_PREFIX):
-                continue
-            path = Path(dirpath, name)
-            key = path.relative_to(root).as_posix()
-            if not key.startswith(prefix):
-                continue
-            try:
-                found.append((key, path.stat()))
-            except FileNotFoundError:
-                continue
-    found.sort(key=lambda item: item[0])
-    return found[:limit]
+    for key in heapq.nsmallest(limit, keys()):
+        try:
+            found.append((key, root.joinpath(*key.split("/")).stat()))
+        except FileNotFoundError:
+            continue  # deleted since it was listed
+    return found

@@ -289,13 +289,23 @@ class S3Storage(SigV4Presigning, StorageBackend):
             await self.refuse_existing(dst_key)
             raise
 
-    async def list_objects(self, prefix: str, *, limit: int) -> list[ObjectInfo]:
+    async def list_objects(
+        self, prefix: str, *, limit: int, start_after: str | None = None
+    ) -> list[ObjectInfo]:
         """One page (at most ``limit``, up to 1000) of the objects under ``prefix``."""
         client = await self.client()
         with mapped_errors("list", prefix):
-            page = await client.list_objects_v2(
-                Bucket=self.bucket, Prefix=prefix, MaxKeys=min(limit, 1000)
-            )
+            if start_after is None:
+                page = await client.list_objects_v2(
+                    Bucket=self.bucket, Prefix=prefix, MaxKeys=min(limit, 1000)
+                )
+            else:
+                page = await client.list_objects_v2(
+                    Bucket=self.bucket,
+                    Prefix=prefix,
+                    MaxKeys=min(limit, 1000),
+                    StartAfter=start_after,
+                )
         return [
             ObjectInfo(
                 key=item["Key"],
