@@ -25,7 +25,7 @@ import httpx
 
 from assured_server.storage import sigv4
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 WEED_START_TIMEOUT = 30.0
 WEED_STOP_TIMEOUT = 10.0
