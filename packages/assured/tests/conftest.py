@@ -10,8 +10,7 @@ import respx
 from sdk_helpers import BASE_URL, TOKEN_PATH, token_body
 
 import assured._base_client
-import assured._base_client_async
-import assured._base_client_sync
+import assured._concurrency
 from assured import Assured, AssuredClient
 
 
@@ -33,8 +32,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     def fake_sync_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(assured._base_client_async, "_sleep", fake_async_sleep)
-    monkeypatch.setattr(assured._base_client_sync, "_sleep", fake_sync_sleep)
+    monkeypatch.setattr(assured._concurrency, "async_sleep", fake_async_sleep)
+    monkeypatch.setattr(assured._concurrency, "sleep", fake_sync_sleep)
     monkeypatch.setattr(assured._base_client, "_jitter", lambda: 0.0)
     return recorded
 

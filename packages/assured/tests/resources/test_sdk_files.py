@@ -233,7 +233,7 @@ async def test_upload_file_gives_up_after_its_timeout(
 ) -> None:
     _v3_flow(api, [httpx.Response(200, json=file_json(status="pending"))] * 5)
     with pytest.raises(FileProcessingTimeoutError):
-        await client.files.upload_file(b"%PDF-", file_name="invoice.pdf", timeout=0)
+        await client.files.upload_file(b"%PDF-", file_name="invoice.pdf", max_wait_seconds=0)
 
 
 async def test_storage_refusing_the_content_reports_the_rejection(

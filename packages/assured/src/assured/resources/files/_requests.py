@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from assured._base_client import RequestOptions, new_idempotency_key
 from assured._constants import (
     CONTENT_TYPES_BY_EXTENSION,
     POLL_INITIAL_DELAY,
@@ -14,6 +13,7 @@ from assured._constants import (
     V1_EXTENSIONS,
 )
 from assured._multipart import MultipartForm
+from assured._request_options import RequestOptions, new_idempotency_key
 from assured._streams import FileContent, ProgressCallback, UploadSource, open_source
 from assured.exceptions import (
     AssuredValidationError,
