@@ -40,10 +40,14 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    """The mocked API; the token endpoint answers with a fresh token by default."""
+    """The mocked API; the token endpoint answers with a fresh token by default, and the
+    upload limit is the contract's default (100 MiB)."""
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
         router.post(TOKEN_PATH, name="token").mock(
             return_value=httpx.Response(200, json=token_body())
+        )
+        router.get(path__regex=r"^/v3/accounts/[^/]+/upload-limits$", name="limits").mock(
+            return_value=httpx.Response(200, json={"maxSize": 104_857_600})
         )
         yield router
 

@@ -9,7 +9,6 @@ sleep and lock.
 from __future__ import annotations
 
 import copy
-import email.utils
 import math
 import os
 import random
@@ -17,19 +16,23 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Generic, Self, TypeVar
-
-import httpx
-import pydantic
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from assured import _constants as C
 from assured._auth import REFRESH_PATH, TOKEN_PATH, TokenState
+from assured._httpx import httpx
+from assured._limits import UploadLimit, upload_limits_path
 from assured._request_options import RequestOptions, TimeoutTypes, is_absolute
 from assured._responses import status_error_from_response
 from assured._version import __version__
-from assured.exceptions import AssuredError, MissingCredentialsError
+from assured.exceptions import AssuredError, AssuredValidationError, MissingCredentialsError
 
-ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+if TYPE_CHECKING:
+    import pydantic
+
+# A string bound: `from assured import AssuredClient` need not import pydantic (100+ ms); the
+# models load with the first resource that uses them.
+ModelT = TypeVar("ModelT", bound="pydantic.BaseModel")
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.AsyncClient, httpx.Client)
 
@@ -71,6 +74,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # rare (an HTTP date), and ~10 ms to import
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
@@ -101,6 +106,15 @@ class BaseClient:
         self.api_key = api_key or os.environ.get(C.ENV_API_KEY) or None
         """The API key exchanged for tokens (``None`` when only a token was given)."""
         token = token or os.environ.get(C.ENV_TOKEN) or None
+        if token is not None and token.startswith(C.API_KEY_PREFIX):
+            # An API key where a token belongs (the commonest first mistake): no access token
+            # ever looks like this, so it is used as the key it is, exchanged for tokens.
+            if self.api_key is not None and self.api_key != token:
+                raise AssuredValidationError(
+                    f"token (or {C.ENV_TOKEN}) holds an API key, and api_key (or "
+                    f"{C.ENV_API_KEY}) another one: give only one of them."
+                )
+            self.api_key, token = token, None
         if max_retries < 0:
             raise ValueError("max_retries cannot be negative.")
         self.max_retries = max_retries
@@ -113,6 +127,7 @@ class BaseClient:
         """The default timeouts of every request."""
         self._default_headers = dict(default_headers or {})
         self._tokens = TokenState.from_static_token(token) if token else TokenState()
+        self._upload_limit = UploadLimit()
         self._is_copy = False
 
     def with_options(
@@ -253,13 +268,16 @@ class BaseClient:
             retry_safe=True,
         )
 
+    def _upload_limits_options(self) -> RequestOptions:
+        return RequestOptions("GET", upload_limits_path(self._tokens.account_id()))
+
     # -- answers ----------------------------------------------------------------------------
 
     @staticmethod
     def _parse(response: httpx.Response, model: type[ModelT]) -> ModelT:
         try:
             return model.model_validate(response.json())
-        except (ValueError, pydantic.ValidationError) as exc:
+        except ValueError as exc:  # bad JSON, and pydantic's ValidationError (a ValueError)
             raise AssuredError(
                 f"Unexpected answer to {response.request.method} {response.request.url.path} "
                 f"({response.status_code}): {exc}"

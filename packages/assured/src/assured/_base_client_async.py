@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Generic, Self, Unpack
 
-import httpx
-
 from assured import _concurrency
 from assured._base_client import AsyncFetch, BaseClient, ModelT, Pool, T, check_page_cursor
 from assured._concurrency import AsyncLock
 from assured._constants import DEFAULT_MAX_RETRIES
+from assured._httpx import httpx
 from assured._request_options import CallOptions, RequestOptions, TimeoutTypes
 from assured._responses import (
     connection_error,
@@ -20,7 +19,7 @@ from assured._responses import (
     json_or_none,
     status_error_from_response,
 )
-from assured.exceptions import AuthenticationError
+from assured.exceptions import AuthenticationError, NotFoundError
 
 
 class AsyncAPIClient(BaseClient):
@@ -85,6 +84,22 @@ class AsyncAPIClient(BaseClient):
         """The caller's account id, from the access token's ``acct`` claim."""
         await self._access_token()
         return self._tokens.account_id()
+
+    async def max_upload_size(self) -> int | None:
+        """The largest upload the server accepts, in bytes; ``None`` when it does not say.
+
+        Asked once, then remembered for five minutes by this client and its copies.
+        """
+        if not self._upload_limit.fresh():
+            await self._access_token()
+            try:
+                response = await self._send(self._upload_limits_options())
+            except NotFoundError:
+                # A server without the route: then only the upload itself can be refused.
+                self._upload_limit.remember(None)
+            else:
+                self._upload_limit.remember(json_or_none(response))
+        return self._upload_limit.max_size
 
     def _http(self) -> httpx.AsyncClient:
         if self._pool.http.is_closed and self._pool.owned:

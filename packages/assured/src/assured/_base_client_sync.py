@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Generic, Self, Unpack
 
-import httpx
-
 from assured import _concurrency
 from assured._base_client import BaseClient, Fetch, ModelT, Pool, T, check_page_cursor
 from assured._concurrency import Lock
 from assured._constants import DEFAULT_MAX_RETRIES
+from assured._httpx import httpx
 from assured._request_options import CallOptions, RequestOptions, TimeoutTypes
 from assured._responses import (
     connection_error,
@@ -21,7 +20,7 @@ from assured._responses import (
     json_or_none,
     status_error_from_response,
 )
-from assured.exceptions import AuthenticationError
+from assured.exceptions import AuthenticationError, NotFoundError
 
 
 class SyncAPIClient(BaseClient):
@@ -84,6 +83,22 @@ class SyncAPIClient(BaseClient):
         """The caller's account id, from the access token's ``acct`` claim."""
         self._access_token()
         return self._tokens.account_id()
+
+    def max_upload_size(self) -> int | None:
+        """The largest upload the server accepts, in bytes; ``None`` when it does not say.
+
+        Asked once, then remembered for five minutes by this client and its copies.
+        """
+        if not self._upload_limit.fresh():
+            self._access_token()
+            try:
+                response = self._send(self._upload_limits_options())
+            except NotFoundError:
+                # A server without the route: then only the upload itself can be refused.
+                self._upload_limit.remember(None)
+            else:
+                self._upload_limit.remember(json_or_none(response))
+        return self._upload_limit.max_size
 
     def _http(self) -> httpx.Client:
         if self._pool.http.is_closed and self._pool.owned:

@@ -4,18 +4,25 @@ The sync modules are generated from the async ones (``packages/assured/scripts/u
 maps ``async_sleep`` to ``sleep`` and ``AsyncLock`` to ``Lock``); these primitives are the one
 pair written twice by hand, because they are the difference. Callers use them through the
 module (``_concurrency.async_sleep(…)``), so tests can replace the sleeps with instant ones.
+
+anyio is imported on first use, here and in ``_streams`` and ``_download``: the sync client
+never needs it, and ``from assured import AssuredClient`` stays quicker without it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
-import anyio
+if TYPE_CHECKING:
+    import anyio
 
 
 async def async_sleep(seconds: float) -> None:
     """Wait ``seconds`` without blocking the event loop."""
+    import anyio
+
     await anyio.sleep(seconds)
 
 
@@ -36,6 +43,8 @@ class AsyncLock:
 
     async def __aenter__(self) -> None:
         if self._lock is None:
+            import anyio
+
             self._lock = anyio.Lock()
         await self._lock.acquire()
 

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-import httpx
-
+from assured._httpx import httpx
 from assured._multipart import MultipartForm
 
 TimeoutTypes = float | httpx.Timeout | None

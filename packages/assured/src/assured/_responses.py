@@ -9,8 +9,7 @@ import html
 import re
 from typing import Any
 
-import httpx
-
+from assured._httpx import httpx
 from assured.exceptions import (
     APIConnectionError,
     APITimeoutError,

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Unpack
 
-import httpx
-
-from assured import _concurrency
+from assured import _concurrency, _limits
 from assured._base_client_async import AsyncPaginator
 from assured._constants import CHUNK_SIZE, DEFAULT_PROCESSING_TIMEOUT
 from assured._download import DownloadDestination
+from assured._httpx import httpx
 from assured._request_options import CallOptions, RequestOptions
 from assured._resource import AsyncAPIResource
 from assured._responses import connection_error
@@ -44,7 +43,11 @@ class AsyncFiles(AsyncAPIResource):
         progress: ProgressCallback | None = None,
         **call: Unpack[CallOptions],
     ) -> FileUpload:
-        """Upload a PDF, PNG or JPEG (bytes, binary file or path), streamed; get its s3:// URI."""
+        """Upload a PDF, PNG or JPEG (bytes, binary file or path), streamed; get its s3:// URI.
+
+        A file over the server's upload limit raises :class:`FileTooLargeError` before a byte
+        is sent (when its size is known: bytes, a path, a seekable file).
+        """
         options = req.v1_upload(
             file_content,
             filename=filename,
@@ -52,7 +55,13 @@ class AsyncFiles(AsyncAPIResource):
             expiration=expiration,
             progress=progress,
         )
+        if options.form is not None:
+            await self._check_size(options.form.file_size, options.form.filename)
         return await self._client.request(options, FileUpload, **call)
+
+    async def _check_size(self, size: int | None, name: str) -> None:
+        if size is not None:
+            _limits.check_size(size, await self._client.max_upload_size(), name)
 
     async def presign(
         self, file_url: str, expires_in: int = 300, **call: Unpack[CallOptions]
@@ -106,12 +115,15 @@ class AsyncFiles(AsyncAPIResource):
     ) -> File:
         """Create, upload (streamed) and complete a v3 file; wait until it is available.
 
-        Raises :class:`FileRejectedError` when verification rejects the bytes and
-        :class:`FileProcessingTimeoutError` when it is still pending after ``max_wait_seconds``.
+        Raises :class:`FileTooLargeError` before creating anything when the file's size is
+        known and over the server's limit, :class:`FileRejectedError` when verification rejects
+        the bytes and :class:`FileProcessingTimeoutError` when it is still pending after
+        ``max_wait_seconds``.
         """
         source = open_source(file_content)
-        name = req.name_of(source, file_name)
+        name = req.name_of(source, file_name, "file_name")
         ctype = req.content_type_for(name, content_type)
+        await self._check_size(source.size, name)
         ticket = await self.create_upload(
             name,
             ctype,
@@ -231,8 +243,9 @@ class AsyncFiles(AsyncAPIResource):
     ) -> Path | None:
         """Download a file (a v3 id or an ``s3://`` URI), streamed; returns the path written.
 
-        A path is written atomically (temporary name, renamed when complete); an existing
-        directory receives the file under its own name. A file object is written to as is.
+        A path is written atomically (temporary name, renamed when complete). A directory — an
+        existing one, or a path ending in ``/`` (made if missing) — receives the file under its
+        own name. A file object is written to as is.
         """
         if req.is_file_url(file_id_or_url):
             url = await self.presign_url(file_id_or_url, **call)

@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Unpack
 
-import httpx
-
-from assured import _concurrency
+from assured import _concurrency, _limits
 from assured._base_client_sync import SyncPaginator
 from assured._constants import CHUNK_SIZE, DEFAULT_PROCESSING_TIMEOUT
 from assured._download import DownloadDestination
+from assured._httpx import httpx
 from assured._request_options import CallOptions, RequestOptions
 from assured._resource import SyncAPIResource
 from assured._responses import connection_error
@@ -45,7 +44,11 @@ class Files(SyncAPIResource):
         progress: ProgressCallback | None = None,
         **call: Unpack[CallOptions],
     ) -> FileUpload:
-        """Upload a PDF, PNG or JPEG (bytes, binary file or path), streamed; get its s3:// URI."""
+        """Upload a PDF, PNG or JPEG (bytes, binary file or path), streamed; get its s3:// URI.
+
+        A file over the server's upload limit raises :class:`FileTooLargeError` before a byte
+        is sent (when its size is known: bytes, a path, a seekable file).
+        """
         options = req.v1_upload(
             file_content,
             filename=filename,
@@ -53,7 +56,13 @@ class Files(SyncAPIResource):
             expiration=expiration,
             progress=progress,
         )
+        if options.form is not None:
+            self._check_size(options.form.file_size, options.form.filename)
         return self._client.request(options, FileUpload, **call)
+
+    def _check_size(self, size: int | None, name: str) -> None:
+        if size is not None:
+            _limits.check_size(size, self._client.max_upload_size(), name)
 
     def presign(
         self, file_url: str, expires_in: int = 300, **call: Unpack[CallOptions]
@@ -105,12 +114,15 @@ class Files(SyncAPIResource):
     ) -> File:
         """Create, upload (streamed) and complete a v3 file; wait until it is available.
 
-        Raises :class:`FileRejectedError` when verification rejects the bytes and
-        :class:`FileProcessingTimeoutError` when it is still pending after ``max_wait_seconds``.
+        Raises :class:`FileTooLargeError` before creating anything when the file's size is
+        known and over the server's limit, :class:`FileRejectedError` when verification rejects
+        the bytes and :class:`FileProcessingTimeoutError` when it is still pending after
+        ``max_wait_seconds``.
         """
         source = open_source(file_content)
-        name = req.name_of(source, file_name)
+        name = req.name_of(source, file_name, "file_name")
         ctype = req.content_type_for(name, content_type)
+        self._check_size(source.size, name)
         ticket = self.create_upload(
             name,
             ctype,
@@ -230,8 +242,9 @@ class Files(SyncAPIResource):
     ) -> Path | None:
         """Download a file (a v3 id or an ``s3://`` URI), streamed; returns the path written.
 
-        A path is written atomically (temporary name, renamed when complete); an existing
-        directory receives the file under its own name. A file object is written to as is.
+        A path is written atomically (temporary name, renamed when complete). A directory — an
+        existing one, or a path ending in ``/`` (made if missing) — receives the file under its
+        own name. A file object is written to as is.
         """
         if req.is_file_url(file_id_or_url):
             url = self.presign_url(file_id_or_url, **call)

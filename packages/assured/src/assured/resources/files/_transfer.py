@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from assured._download import DownloadDestination, Sink, filename_from_disposition
 from assured._request_options import RequestOptions
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def presigned_get(url: str) -> RequestOptions:
