@@ -6,7 +6,7 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: run test lint bench bench-quick sync clean
+.PHONY: run test lint unasync bench bench-quick sync clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -27,7 +27,13 @@ test: sync
 lint: sync
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
-	$(RUN) mypy packages/assured-server/src packages/assured/src bench
+	$(RUN) mypy packages/assured-server/src packages/assured/src packages/assured/scripts bench
+	$(RUN) lint-imports --no-logo
+	$(RUN) python packages/assured/scripts/unasync.py --check
+
+# The SDK's sync modules are generated from its async ones: run this after changing one.
+unasync: sync
+	$(RUN) python packages/assured/scripts/unasync.py
 
 bench: sync
 	$(RUN) python -m bench $(BENCH_ARGS)
@@ -36,4 +42,4 @@ bench-quick: sync
 	$(RUN) python -m bench --quick $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

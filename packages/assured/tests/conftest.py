@@ -10,8 +10,7 @@ import respx
 from sdk_helpers import BASE_URL, TOKEN_PATH, token_body
 
 import assured._base_client
-import assured._base_client_async
-import assured._base_client_sync
+import assured._concurrency
 from assured import Assured, AssuredClient
 
 
@@ -33,18 +32,22 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     def fake_sync_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(assured._base_client_async, "_sleep", fake_async_sleep)
-    monkeypatch.setattr(assured._base_client_sync, "_sleep", fake_sync_sleep)
+    monkeypatch.setattr(assured._concurrency, "async_sleep", fake_async_sleep)
+    monkeypatch.setattr(assured._concurrency, "sleep", fake_sync_sleep)
     monkeypatch.setattr(assured._base_client, "_jitter", lambda: 0.0)
     return recorded
 
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    """The mocked API; the token endpoint answers with a fresh token by default."""
+    """The mocked API; the token endpoint answers with a fresh token by default, and the
+    upload limit is the contract's default (100 MiB)."""
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
         router.post(TOKEN_PATH, name="token").mock(
             return_value=httpx.Response(200, json=token_body())
+        )
+        router.get(path__regex=r"^/v3/accounts/[^/]+/upload-limits$", name="limits").mock(
+            return_value=httpx.Response(200, json={"maxSize": 104_857_600})
         )
         yield router
 

@@ -23,6 +23,7 @@ from assured import (
     Assured,
     AssuredClient,
     AssuredError,
+    AssuredValidationError,
     AuthenticationError,
     MissingCredentialsError,
 )
@@ -85,6 +86,33 @@ async def test_ready_token_from_environment_is_used_without_exchange(
         await client.provider_profile.get("p-1")
     assert _bearer(route.calls.last.request) == token
     assert not api.routes["token"].called
+
+
+KEY = "asd_0190a7c4-0000-7000-8000-00000000beef_c2VjcmV0"
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+async def test_an_api_key_given_as_the_token_is_exchanged_as_a_key(
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # The server refuses an API key as a bearer token; the SDK knows one when it sees one.
+    route = api.get(PROFILE).mock(return_value=httpx.Response(200, json=profile_json()))
+    if source == "environment":
+        monkeypatch.setenv("ASSURED_TOKEN", KEY)
+        client = AssuredClient(base_url=BASE_URL)
+    else:
+        client = AssuredClient(base_url=BASE_URL, token=KEY)
+    async with client:
+        await client.provider_profile.get("p-1")
+    assert client.api_key == KEY
+    assert json.loads(api.routes["token"].calls.last.request.content) == {"api_key": KEY}
+    assert _bearer(route.calls.last.request) != KEY
+
+
+def test_an_api_key_as_the_token_and_another_as_the_key_is_refused() -> None:
+    with pytest.raises(AssuredValidationError, match="give only one"):
+        Assured(token=KEY, api_key="asd_another_key")
+    assert Assured(token=KEY, api_key=KEY).api_key == KEY
 
 
 async def test_missing_credentials_raise_a_clear_error(api: respx.MockRouter) -> None:

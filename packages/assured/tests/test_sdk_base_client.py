@@ -192,7 +192,7 @@ async def test_post_without_idempotency_key_is_not_retried(
     client: AssuredClient, api: respx.MockRouter, sleeps: list[float]
 ) -> None:
     route = api.post("http://storage.test/bucket").mock(return_value=_unavailable())
-    from assured._base_client import RequestOptions
+    from assured._request_options import RequestOptions
 
     with pytest.raises(InternalServerError):
         await client.request_raw(RequestOptions("POST", "http://storage.test/bucket", json={}))

@@ -10,7 +10,7 @@ import respx
 from sdk_helpers import BASE_URL, error_body
 
 from assured import AssuredClient
-from assured._base_client import status_error_from_response
+from assured._responses import status_error_from_response
 from assured.exceptions import (
     APIConnectionError,
     AssuredAPIError,

@@ -161,3 +161,52 @@ def _cumulative_us(importtime: str, module: str) -> int:
         if len(parts) == 3 and parts[2] == module:
             return int(parts[1])
     raise AssertionError(f"{module} not in -X importtime output")
+
+
+def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
+    out = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            f"{code}\nimport sys; print(sorted(set({modules!r}) & set(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    loaded: list[str] = eval(out.strip().splitlines()[-1])  # noqa: S307 - our own output
+    return loaded
+
+
+# With the CLI extra installed (it is, here), httpx would import its own command line: click,
+# rich and pygments, some 150 ms of a start that needs none of them.
+HTTPX_CLI = ("click", "rich", "pygments", "httpx._main")
+
+
+def test_the_client_loads_neither_httpx_cli_nor_the_models_until_used() -> None:
+    assert importlib.util.find_spec("rich") is not None, "the CLI extra must be installed"
+    assert _loaded("from assured import AssuredClient", (*HTTPX_CLI, "pydantic", "anyio")) == []
+    code = (
+        "from assured import Assured, AssuredClient\n"
+        "c = Assured(api_key='k'); c.files; c.provider_profile\n"
+        "a = AssuredClient(api_key='k'); a.files; a.provider_profile"
+    )
+    assert _loaded(code, HTTPX_CLI) == []
+
+
+def test_cli_help_loads_no_http_client_models_or_rich_help() -> None:
+    code = (
+        "import sys\n"
+        "from assured.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    heavy = ("httpx", "pydantic", "anyio", "rich.console", "markdown_it", "pygments")
+    assert _loaded(code, heavy) == []
+
+
+def test_httpx_own_command_line_is_still_importable_after_the_sdk() -> None:
+    code = "from assured import AssuredClient\nimport httpx._main"
+    assert _loaded(code, ("httpx._main", "click")) == ["click", "httpx._main"]

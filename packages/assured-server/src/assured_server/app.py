@@ -22,6 +22,7 @@ from assured_server.api import (
     presign_v1,
     providers_v1,
     storage_routes,
+    upload_limits,
 )
 from assured_server.api.middleware import EdgeMiddleware
 from assured_server.config import Settings, load_settings
@@ -81,7 +82,16 @@ def create_app(
     )
     app.state.services = services
     handlers.install(app)
-    for module in (ops, auth_routes, files_v1, files_v3, presign_v1, providers_v1, storage_routes):
+    for module in (
+        ops,
+        auth_routes,
+        files_v1,
+        files_v3,
+        upload_limits,
+        presign_v1,
+        providers_v1,
+        storage_routes,
+    ):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     return app

@@ -196,6 +196,17 @@ def test_a_missing_or_bad_token_is_401_with_www_authenticate(
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+def test_an_api_key_sent_as_the_token_is_told_to_exchange_it(api: Api) -> None:
+    response = _list(api, _bearer(api.creds.api_key))
+    body = assert_api_error(response, 401, "UNAUTHORIZED")
+    assert "POST /api/v1/auth/token/" in body["detail"]
+    assert '"api_key"' in body["detail"]
+    assert api.creds.api_key not in response.text  # the secret is never echoed
+    # Anything else that is not a JWT keeps the plain answer.
+    other = assert_api_error(_list(api, _bearer("asd-not-a-key")), 401, "UNAUTHORIZED")
+    assert other["detail"] == "The token is malformed."
+
+
 def test_a_bad_token_creates_nothing(api: Api) -> None:
     before = api.file_count()
     response = httpx.post(

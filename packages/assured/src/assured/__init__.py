@@ -27,8 +27,10 @@ from assured.exceptions import (
     ConflictError,
     FileProcessingTimeoutError,
     FileRejectedError,
+    FileTooLargeError,
     GoneError,
     InternalServerError,
+    MissingArgumentError,
     MissingCredentialsError,
     NotFoundError,
     PayloadTooLargeError,
@@ -39,9 +41,12 @@ from assured.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from assured._client import Assured, AssuredClient
+    from assured._base_client_async import AsyncPaginator
+    from assured._base_client_sync import SyncPaginator
+    from assured._client_async import AssuredClient
+    from assured._client_sync import Assured
     from assured._download import DownloadDestination
-    from assured._pagination import AsyncPaginator, SyncPaginator
+    from assured._request_options import CallOptions
     from assured._streams import BinaryReadable, FileContent, ProgressCallback
     from assured.models.files import (
         DownloadURL,
@@ -67,11 +72,12 @@ if TYPE_CHECKING:
 # Loaded on first access: ``import assured`` stays cheap (no httpx, no pydantic) until a client
 # or a model is actually used, which keeps CLI start-up and ``import assured`` fast.
 _LAZY: dict[str, str] = {
-    "Assured": "assured._client",
-    "AssuredClient": "assured._client",
+    "Assured": "assured._client_sync",
+    "AssuredClient": "assured._client_async",
+    "CallOptions": "assured._request_options",
     "DownloadDestination": "assured._download",
-    "AsyncPaginator": "assured._pagination",
-    "SyncPaginator": "assured._pagination",
+    "AsyncPaginator": "assured._base_client_async",
+    "SyncPaginator": "assured._base_client_sync",
     "BinaryReadable": "assured._streams",
     "FileContent": "assured._streams",
     "ProgressCallback": "assured._streams",
@@ -120,6 +126,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BinaryReadable",
+    "CallOptions",
     "ConflictError",
     "DownloadDestination",
     "DownloadURL",
@@ -129,10 +136,12 @@ __all__ = [
     "FileProcessingTimeoutError",
     "FileRejectedError",
     "FileStatus",
+    "FileTooLargeError",
     "FileUpload",
     "Files",
     "GoneError",
     "InternalServerError",
+    "MissingArgumentError",
     "MissingCredentialsError",
     "NotFoundError",
     "PayloadTooLargeError",

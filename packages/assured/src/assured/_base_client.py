@@ -1,51 +1,50 @@
 """What the async and sync clients share and do without I/O.
 
-Configuration, request building, the retry decision, backoff, ``Retry-After`` and the mapping of
-error answers to exceptions live here once; ``_base_client_async`` and ``_base_client_sync``
-only send, sleep and lock.
+Configuration, request building, the retry decision, backoff, ``Retry-After`` and token renewal
+decisions live here once (requests are described in ``_request_options``, answers read in
+``_responses``); ``_base_client_async`` and the generated ``_base_client_sync`` only send,
+sleep and lock.
 """
 
 from __future__ import annotations
 
-import email.utils
-import html
+import copy
 import math
 import os
 import random
-import re
 import time
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import httpx
-import pydantic
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from assured import _constants as C
 from assured._auth import REFRESH_PATH, TOKEN_PATH, TokenState
-from assured._multipart import MultipartForm
+from assured._httpx import httpx
+from assured._limits import UploadLimit, upload_limits_path
+from assured._request_options import RequestOptions, TimeoutTypes, is_absolute
+from assured._responses import status_error_from_response
 from assured._version import __version__
-from assured.exceptions import (
-    APIConnectionError,
-    APITimeoutError,
-    AssuredAPIError,
-    AssuredError,
-    MissingCredentialsError,
-    error_class_for_status,
-)
+from assured.exceptions import AssuredError, AssuredValidationError, MissingCredentialsError
 
-ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
-TimeoutTypes = float | httpx.Timeout | None
+if TYPE_CHECKING:
+    import pydantic
+
+# A string bound: `from assured import AssuredClient` need not import pydantic (100+ ms); the
+# models load with the first resource that uses them.
+ModelT = TypeVar("ModelT", bound="pydantic.BaseModel")
+T = TypeVar("T")
+HttpT = TypeVar("HttpT", httpx.AsyncClient, httpx.Client)
+
+Page = tuple[list[T], str | None]
+"""One page: its items and the cursor of the next page (``None`` after the last)."""
+AsyncFetch = Callable[[str | None], Awaitable[Page[T]]]
+"""How an async paginator gets the page at a cursor."""
+Fetch = Callable[[str | None], Page[T]]
+"""How a sync paginator gets the page at a cursor."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 _RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
-_XML_TAG = r"<{0}>(.*?)</{0}>"
-
-
-def new_idempotency_key() -> str:
-    """A fresh ``Idempotency-Key``: one per logical create call, reused by its retries."""
-    return str(uuid.uuid4())
 
 
 def _jitter() -> float:
@@ -54,22 +53,18 @@ def _jitter() -> float:
 
 
 @dataclass
-class RequestOptions:
-    """One API call as the SDK means it; every attempt is built afresh from it."""
+class Pool(Generic[HttpT]):
+    """The connection pool, shared by a client and the copies ``with_options`` makes of it."""
 
-    method: str
-    url: str
-    """A path under the base URL, or an absolute URL (storage)."""
-    params: Mapping[str, str | int] | None = None
-    json: Any = None
-    form: MultipartForm | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    authenticated: bool = True
-    """Whether to send the bearer token (never to storage URLs, which are pre-signed)."""
-    idempotency_key: str | None = None
-    retry_safe: bool = False
-    """A POST that changes nothing when repeated (token exchange, presign, complete)."""
-    timeout: TimeoutTypes | None = None
+    http: HttpT
+    owned: bool
+    """Made by the SDK (not passed in as ``http_client``): the SDK may close and reopen it."""
+
+
+def check_page_cursor(cursor: str | None, previous: str | None) -> None:
+    """Refuse a next-page cursor equal to the last one: a server bug would loop forever."""
+    if cursor is not None and cursor == previous:
+        raise AssuredError(f"The API returned the same page cursor twice ({cursor!r}).")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -79,6 +74,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # rare (an HTTP date), and ~10 ms to import
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
@@ -87,73 +84,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not math.isfinite(seconds):
         return None
     return min(max(seconds, 0.0), C.MAX_RETRY_AFTER)
-
-
-def status_error_from_response(response: httpx.Response) -> AssuredAPIError:
-    """The exception for an error answer: the contract's JSON, S3's XML, or anything else."""
-    code: str | None = None
-    detail: str | None = None
-    error_field: str | None = None
-    request_id: str | None = None
-    body: Any
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
-    if isinstance(body, dict):
-        code = _str_or_none(body.get("code"))
-        detail = _str_or_none(body.get("detail")) or _str_or_none(body.get("message"))
-        error_field = _str_or_none(body.get("field"))
-        request_id = _str_or_none(body.get("request_id"))
-    elif isinstance(body, str) and "<Error>" in body:
-        # Storage answers as S3 does. A regex, not an XML parser: three flat tags are all that
-        # is read, and nothing from the network ever reaches an entity-expanding parser.
-        code, detail, request_id = (
-            _xml_text(body, tag) for tag in ("Code", "Message", "RequestId")
-        )
-    elif isinstance(body, str) and body.strip() and "<html" not in body[:200].lower():
-        detail = body.strip()[:500]
-    request_id = (
-        request_id
-        or response.headers.get("x-request-id")
-        or response.headers.get("x-amz-request-id")
-    )
-    detail = detail or response.reason_phrase or f"HTTP {response.status_code}"
-    cls = error_class_for_status(response.status_code)
-    return cls(response.status_code, code, detail, request_id, error_field, response, body)
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    """The JSON body of an answer, or ``None`` when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def is_retryable_transport_error(exc: httpx.RequestError) -> bool:
-    """Whether a transport failure may go away on its own (not a bad URL or a bad body)."""
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
-        return False
-    return isinstance(exc, httpx.TransportError)
-
-
-def connection_error(exc: httpx.RequestError, request: httpx.Request) -> APIConnectionError:
-    """The SDK's exception for a transport failure."""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Request timed out: {exc}", request=request)
-    return APIConnectionError(f"Connection error: {exc}", request=request)
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _xml_text(body: str, tag: str) -> str | None:
-    match = re.search(_XML_TAG.format(tag), body, re.DOTALL)
-    if match is None:
-        return None
-    return html.unescape(match[1]).strip() or None
 
 
 class BaseClient:
@@ -176,6 +106,15 @@ class BaseClient:
         self.api_key = api_key or os.environ.get(C.ENV_API_KEY) or None
         """The API key exchanged for tokens (``None`` when only a token was given)."""
         token = token or os.environ.get(C.ENV_TOKEN) or None
+        if token is not None and token.startswith(C.API_KEY_PREFIX):
+            # An API key where a token belongs (the commonest first mistake): no access token
+            # ever looks like this, so it is used as the key it is, exchanged for tokens.
+            if self.api_key is not None and self.api_key != token:
+                raise AssuredValidationError(
+                    f"token (or {C.ENV_TOKEN}) holds an API key, and api_key (or "
+                    f"{C.ENV_API_KEY}) another one: give only one of them."
+                )
+            self.api_key, token = token, None
         if max_retries < 0:
             raise ValueError("max_retries cannot be negative.")
         self.max_retries = max_retries
@@ -188,12 +127,46 @@ class BaseClient:
         """The default timeouts of every request."""
         self._default_headers = dict(default_headers or {})
         self._tokens = TokenState.from_static_token(token) if token else TokenState()
+        self._upload_limit = UploadLimit()
+        self._is_copy = False
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy of this client with other defaults; unset arguments keep the current ones.
+
+        The copy shares the connection pool and the tokens of this client (same server, same
+        account): making one costs no connection and no token exchange. ``default_headers``
+        are added to the current ones. Closing the copy leaves the pool open; closing this
+        client closes it for both.
+        """
+        if max_retries is not None and max_retries < 0:
+            raise ValueError("max_retries cannot be negative.")
+        clone = copy.copy(self)
+        # Resources built for this client (cached properties) must not serve the copy.
+        for klass in type(self).__mro__:
+            for name, member in vars(klass).items():
+                if isinstance(member, cached_property):
+                    clone.__dict__.pop(name, None)
+        if timeout is not None:
+            clone.timeout = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if max_retries is not None:
+            clone.max_retries = max_retries
+        clone._default_headers = {**self._default_headers, **(default_headers or {})}
+        clone._is_copy = True
+        return clone
 
     # -- requests ---------------------------------------------------------------------------
 
     def _headers(self, options: RequestOptions, access_token: str | None) -> dict[str, str]:
         headers = {"User-Agent": f"assured-python/{__version__}"}
-        if not options.url.startswith(("http://", "https://")):
+        if not is_absolute(options.url):
             headers["Accept"] = "application/json"
         headers.update(self._default_headers)
         if access_token is not None:
@@ -208,7 +181,7 @@ class BaseClient:
     def _request_kwargs(self, options: RequestOptions, access_token: str | None) -> dict[str, Any]:
         """Keyword arguments of ``build_request``, except the streamed ``content``."""
         url = options.url
-        if not url.startswith(("http://", "https://")):
+        if not is_absolute(url):
             url = self.base_url + url
         kwargs: dict[str, Any] = {
             "method": options.method,
@@ -295,13 +268,16 @@ class BaseClient:
             retry_safe=True,
         )
 
+    def _upload_limits_options(self) -> RequestOptions:
+        return RequestOptions("GET", upload_limits_path(self._tokens.account_id()))
+
     # -- answers ----------------------------------------------------------------------------
 
     @staticmethod
     def _parse(response: httpx.Response, model: type[ModelT]) -> ModelT:
         try:
             return model.model_validate(response.json())
-        except (ValueError, pydantic.ValidationError) as exc:
+        except ValueError as exc:  # bad JSON, and pydantic's ValidationError (a ValueError)
             raise AssuredError(
                 f"Unexpected answer to {response.request.method} {response.request.url.path} "
                 f"({response.status_code}): {exc}"

@@ -1,31 +1,25 @@
-"""The async half of the base client: it sends, sleeps between retries and locks token renewal."""
+# unasync: the sync twin of this module is generated from it (make unasync).
+"""The async base client: it sends with retries, renews tokens, maps errors; and it pages."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Self
+from typing import Generic, Self, Unpack
 
-import anyio
-import httpx
-
-from assured._base_client import (
-    BaseClient,
-    ModelT,
-    RequestOptions,
-    TimeoutTypes,
+from assured import _concurrency
+from assured._base_client import AsyncFetch, BaseClient, ModelT, Pool, T, check_page_cursor
+from assured._concurrency import AsyncLock
+from assured._constants import DEFAULT_MAX_RETRIES
+from assured._httpx import httpx
+from assured._request_options import CallOptions, RequestOptions, TimeoutTypes
+from assured._responses import (
     connection_error,
     is_retryable_transport_error,
     json_or_none,
     status_error_from_response,
 )
-from assured._constants import DEFAULT_MAX_RETRIES
-from assured.exceptions import AuthenticationError
-
-
-async def _sleep(seconds: float) -> None:
-    # A module-level seam so that tests can skip the backoff waits.
-    await anyio.sleep(seconds)
+from assured.exceptions import AuthenticationError, NotFoundError
 
 
 class AsyncAPIClient(BaseClient):
@@ -50,28 +44,37 @@ class AsyncAPIClient(BaseClient):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
-        # Created on first use, inside the event loop that uses it.
-        self._token_lock: anyio.Lock | None = None
+        self._pool = Pool(
+            http_client or httpx.AsyncClient(timeout=self.timeout), owned=http_client is None
+        )
+        self._token_lock = AsyncLock()
 
     async def close(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the connection pool (unless it was passed in as ``http_client``).
 
-    async def request(self, options: RequestOptions, model: type[ModelT]) -> ModelT:
+        A copy made by ``with_options`` leaves the pool it shares open.
+        """
+        if self._pool.owned and not self._is_copy:
+            await self._pool.http.aclose()
+
+    async def request(
+        self, options: RequestOptions, model: type[ModelT], **call: Unpack[CallOptions]
+    ) -> ModelT:
         """Send ``options`` and parse the answer as ``model``."""
-        return self._parse(await self._send(options), model)
+        return self._parse(await self._send(options.with_call_options(call)), model)
 
-    async def request_raw(self, options: RequestOptions) -> httpx.Response:
+    async def request_raw(
+        self, options: RequestOptions, **call: Unpack[CallOptions]
+    ) -> httpx.Response:
         """Send ``options`` and return the successful answer, body read."""
-        return await self._send(options)
+        return await self._send(options.with_call_options(call))
 
     @asynccontextmanager
-    async def stream(self, options: RequestOptions) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self, options: RequestOptions, **call: Unpack[CallOptions]
+    ) -> AsyncIterator[httpx.Response]:
         """Send ``options`` and yield the successful answer with its body not yet read."""
-        response = await self._send(options, stream=True)
+        response = await self._send(options.with_call_options(call), stream=True)
         try:
             yield response
         finally:
@@ -82,29 +85,47 @@ class AsyncAPIClient(BaseClient):
         await self._access_token()
         return self._tokens.account_id()
 
+    async def max_upload_size(self) -> int | None:
+        """The largest upload the server accepts, in bytes; ``None`` when it does not say.
+
+        Asked once, then remembered for five minutes by this client and its copies.
+        """
+        if not self._upload_limit.fresh():
+            await self._access_token()
+            try:
+                response = await self._send(self._upload_limits_options())
+            except NotFoundError:
+                # A server without the route: then only the upload itself can be refused.
+                self._upload_limit.remember(None)
+            else:
+                self._upload_limit.remember(json_or_none(response))
+        return self._upload_limit.max_size
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._pool.http.is_closed and self._pool.owned:
+            # Used again after ``close()`` (the public guide presigns after its ``async with``
+            # block): open a new pool rather than fail; ``close()`` closes it again.
+            self._pool.http = httpx.AsyncClient(timeout=self.timeout)
+        return self._pool.http
+
     async def _send(self, options: RequestOptions, *, stream: bool = False) -> httpx.Response:
         attempt = 0
         reauthenticated = False
         while True:
-            if self._http.is_closed and self._owns_http:
-                # Used again after ``close()`` (the public guide presigns after its
-                # ``async with`` block): open a new pool rather than fail; close it again.
-                self._http = httpx.AsyncClient(timeout=self.timeout)
+            http = self._http()
             token = await self._access_token() if options.authenticated else None
-            content = options.form.__aiter__() if options.form is not None else None
-            request = self._http.build_request(
-                **self._request_kwargs(options, token), content=content
-            )
+            content = aiter(options.form) if options.form is not None else None
+            request = http.build_request(**self._request_kwargs(options, token), content=content)
             response: httpx.Response | None = None
             try:
-                response = await self._http.send(request, stream=True)
+                response = await http.send(request, stream=True)
                 if not stream or response.is_error:
                     await response.aread()
             except httpx.RequestError as exc:
                 if response is not None:
                     await response.aclose()
                 if is_retryable_transport_error(exc) and self._should_retry_error(options, attempt):
-                    await _sleep(self._retry_delay(attempt))
+                    await _concurrency.async_sleep(self._retry_delay(attempt))
                     attempt += 1
                     continue
                 raise connection_error(exc, request) from exc
@@ -124,17 +145,15 @@ class AsyncAPIClient(BaseClient):
                 await self._access_token(stale=token)
                 continue
             if self._should_retry_response(options, response, attempt):
-                await _sleep(self._retry_delay(attempt, response))
+                await _concurrency.async_sleep(self._retry_delay(attempt, response))
                 attempt += 1
                 continue
             raise status_error_from_response(response)
 
     async def _access_token(self, stale: str | None = None) -> str:
         if self._needs_token(stale):
-            if self._token_lock is None:
-                self._token_lock = anyio.Lock()
             async with self._token_lock:
-                # Whoever waited on the lock finds the token another task just renewed.
+                # Whoever waited on the lock finds the token another caller just renewed.
                 if self._needs_token(stale):
                     await self._renew_token()
         assert self._tokens.access is not None  # noqa: S101 - _renew_token sets it or raises
@@ -160,3 +179,26 @@ class AsyncAPIClient(BaseClient):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+class AsyncPaginator(Generic[T]):
+    """Every item of every page, fetched one page at a time as ``async for`` goes."""
+
+    def __init__(self, fetch: AsyncFetch[T]) -> None:
+        self._fetch = fetch
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        cursor: str | None = None
+        while True:
+            items, next_cursor = await self._fetch(cursor)
+            # Not `yield from` in the sync twin: it is generated from this async generator.
+            for item in items:  # noqa: UP028
+                yield item
+            if next_cursor is None:
+                return
+            check_page_cursor(next_cursor, cursor)
+            cursor = next_cursor
+
+    async def to_list(self) -> list[T]:
+        """Every item, in one list (mind the memory for large accounts)."""
+        return [item async for item in self]

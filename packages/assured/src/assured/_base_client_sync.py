@@ -1,32 +1,26 @@
-"""The sync half of the base client: it sends, sleeps between retries and locks token renewal."""
+# generated from src/assured/_base_client_async.py by scripts/unasync.py;
+# do not edit: change the async module and run `make unasync`.
+"""The sync base client: it sends with retries, renews tokens, maps errors; and it pages."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Self
+from typing import Generic, Self, Unpack
 
-import httpx
-
-from assured._base_client import (
-    BaseClient,
-    ModelT,
-    RequestOptions,
-    TimeoutTypes,
+from assured import _concurrency
+from assured._base_client import BaseClient, Fetch, ModelT, Pool, T, check_page_cursor
+from assured._concurrency import Lock
+from assured._constants import DEFAULT_MAX_RETRIES
+from assured._httpx import httpx
+from assured._request_options import CallOptions, RequestOptions, TimeoutTypes
+from assured._responses import (
     connection_error,
     is_retryable_transport_error,
     json_or_none,
     status_error_from_response,
 )
-from assured._constants import DEFAULT_MAX_RETRIES
-from assured.exceptions import AuthenticationError
-
-
-def _sleep(seconds: float) -> None:
-    # A module-level seam so that tests can skip the backoff waits.
-    time.sleep(seconds)
+from assured.exceptions import AuthenticationError, NotFoundError
 
 
 class SyncAPIClient(BaseClient):
@@ -51,27 +45,35 @@ class SyncAPIClient(BaseClient):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self.timeout)
-        self._token_lock = threading.Lock()
+        self._pool = Pool(
+            http_client or httpx.Client(timeout=self.timeout), owned=http_client is None
+        )
+        self._token_lock = Lock()
 
     def close(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
-        if self._owns_http:
-            self._http.close()
+        """Close the connection pool (unless it was passed in as ``http_client``).
 
-    def request(self, options: RequestOptions, model: type[ModelT]) -> ModelT:
+        A copy made by ``with_options`` leaves the pool it shares open.
+        """
+        if self._pool.owned and not self._is_copy:
+            self._pool.http.close()
+
+    def request(
+        self, options: RequestOptions, model: type[ModelT], **call: Unpack[CallOptions]
+    ) -> ModelT:
         """Send ``options`` and parse the answer as ``model``."""
-        return self._parse(self._send(options), model)
+        return self._parse(self._send(options.with_call_options(call)), model)
 
-    def request_raw(self, options: RequestOptions) -> httpx.Response:
+    def request_raw(self, options: RequestOptions, **call: Unpack[CallOptions]) -> httpx.Response:
         """Send ``options`` and return the successful answer, body read."""
-        return self._send(options)
+        return self._send(options.with_call_options(call))
 
     @contextmanager
-    def stream(self, options: RequestOptions) -> Iterator[httpx.Response]:
+    def stream(
+        self, options: RequestOptions, **call: Unpack[CallOptions]
+    ) -> Iterator[httpx.Response]:
         """Send ``options`` and yield the successful answer with its body not yet read."""
-        response = self._send(options, stream=True)
+        response = self._send(options.with_call_options(call), stream=True)
         try:
             yield response
         finally:
@@ -82,29 +84,47 @@ class SyncAPIClient(BaseClient):
         self._access_token()
         return self._tokens.account_id()
 
+    def max_upload_size(self) -> int | None:
+        """The largest upload the server accepts, in bytes; ``None`` when it does not say.
+
+        Asked once, then remembered for five minutes by this client and its copies.
+        """
+        if not self._upload_limit.fresh():
+            self._access_token()
+            try:
+                response = self._send(self._upload_limits_options())
+            except NotFoundError:
+                # A server without the route: then only the upload itself can be refused.
+                self._upload_limit.remember(None)
+            else:
+                self._upload_limit.remember(json_or_none(response))
+        return self._upload_limit.max_size
+
+    def _http(self) -> httpx.Client:
+        if self._pool.http.is_closed and self._pool.owned:
+            # Used again after ``close()`` (the public guide presigns after its ``with``
+            # block): open a new pool rather than fail; ``close()`` closes it again.
+            self._pool.http = httpx.Client(timeout=self.timeout)
+        return self._pool.http
+
     def _send(self, options: RequestOptions, *, stream: bool = False) -> httpx.Response:
         attempt = 0
         reauthenticated = False
         while True:
-            if self._http.is_closed and self._owns_http:
-                # Used again after ``close()`` (the public guide presigns after its
-                # ``async with`` block): open a new pool rather than fail; close it again.
-                self._http = httpx.Client(timeout=self.timeout)
+            http = self._http()
             token = self._access_token() if options.authenticated else None
             content = iter(options.form) if options.form is not None else None
-            request = self._http.build_request(
-                **self._request_kwargs(options, token), content=content
-            )
+            request = http.build_request(**self._request_kwargs(options, token), content=content)
             response: httpx.Response | None = None
             try:
-                response = self._http.send(request, stream=True)
+                response = http.send(request, stream=True)
                 if not stream or response.is_error:
                     response.read()
             except httpx.RequestError as exc:
                 if response is not None:
                     response.close()
                 if is_retryable_transport_error(exc) and self._should_retry_error(options, attempt):
-                    _sleep(self._retry_delay(attempt))
+                    _concurrency.sleep(self._retry_delay(attempt))
                     attempt += 1
                     continue
                 raise connection_error(exc, request) from exc
@@ -124,7 +144,7 @@ class SyncAPIClient(BaseClient):
                 self._access_token(stale=token)
                 continue
             if self._should_retry_response(options, response, attempt):
-                _sleep(self._retry_delay(attempt, response))
+                _concurrency.sleep(self._retry_delay(attempt, response))
                 attempt += 1
                 continue
             raise status_error_from_response(response)
@@ -132,7 +152,7 @@ class SyncAPIClient(BaseClient):
     def _access_token(self, stale: str | None = None) -> str:
         if self._needs_token(stale):
             with self._token_lock:
-                # Whoever waited on the lock finds the token another thread just renewed.
+                # Whoever waited on the lock finds the token another caller just renewed.
                 if self._needs_token(stale):
                     self._renew_token()
         assert self._tokens.access is not None  # noqa: S101 - _renew_token sets it or raises
@@ -158,3 +178,26 @@ class SyncAPIClient(BaseClient):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class SyncPaginator(Generic[T]):
+    """Every item of every page, fetched one page at a time as ``for`` goes."""
+
+    def __init__(self, fetch: Fetch[T]) -> None:
+        self._fetch = fetch
+
+    def __iter__(self) -> Iterator[T]:
+        cursor: str | None = None
+        while True:
+            items, next_cursor = self._fetch(cursor)
+            # Not `yield from` in the sync twin: it is generated from this sync generator.
+            for item in items:  # noqa: UP028
+                yield item
+            if next_cursor is None:
+                return
+            check_page_cursor(next_cursor, cursor)
+            cursor = next_cursor
+
+    def to_list(self) -> list[T]:
+        """Every item, in one list (mind the memory for large accounts)."""
+        return [item for item in self]

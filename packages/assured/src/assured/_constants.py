@@ -8,6 +8,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 ENV_BASE_URL = "ASSURED_BASE_URL"
 ENV_API_KEY = "ASSURED_API_KEY"
 ENV_TOKEN = "ASSURED_TOKEN"  # noqa: S105 - the variable's name, not a secret
+API_KEY_PREFIX = "asd_"
+"""How every API key of the server starts (``asd_<key id>_<secret>``); no JWT starts so."""
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0

@@ -39,6 +39,8 @@ class MultipartForm:
         progress: ProgressCallback | None = None,
     ) -> None:
         self.boundary = secrets.token_hex(16)
+        self.filename = filename
+        """The name the file part carries."""
         self._source = source
         self._progress = progress
         dash = f"--{self.boundary}\r\n".encode()
@@ -66,6 +68,11 @@ class MultipartForm:
         if self._source.size is None:
             return None
         return len(self._head) + self._source.size + len(self._tail)
+
+    @property
+    def file_size(self) -> int | None:
+        """The size of the file part, when known."""
+        return self._source.size
 
     @property
     def rewindable(self) -> bool:

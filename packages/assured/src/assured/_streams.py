@@ -12,9 +12,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Protocol, cast
 
-import anyio
-import anyio.to_thread
-
 from assured._constants import CHUNK_SIZE
 from assured.exceptions import AssuredError, AssuredValidationError
 
@@ -134,6 +131,8 @@ class _FileSource(UploadSource):
             self._end(f)
 
     async def achunks(self) -> AsyncIterator[bytes]:
+        import anyio.to_thread  # on first use: see _concurrency
+
         f = self._begin()
         sent = 0
         try:

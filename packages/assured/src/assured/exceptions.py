@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from assured._units import human_size
+
 if TYPE_CHECKING:
     import httpx
 
@@ -27,8 +29,10 @@ __all__ = [
     "ConflictError",
     "FileProcessingTimeoutError",
     "FileRejectedError",
+    "FileTooLargeError",
     "GoneError",
     "InternalServerError",
+    "MissingArgumentError",
     "MissingCredentialsError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -49,6 +53,47 @@ class MissingCredentialsError(AssuredError):
 
 class AssuredValidationError(AssuredError, ValueError):
     """Input refused locally, before any request was sent."""
+
+
+class MissingArgumentError(AssuredValidationError):
+    """This call cannot go on without an argument it was not given (``argument`` names it)."""
+
+    def __init__(self, problem: str, argument: str) -> None:
+        self.problem = problem
+        """What is missing, in words."""
+        self.argument = argument
+        """The keyword argument that would supply it (``content_type``, …)."""
+        super().__init__(f"{problem}: pass {argument}=.")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problem, self.argument))
+
+
+class FileTooLargeError(AssuredValidationError):
+    """The file is over the server's upload limit: refused before a byte was sent.
+
+    Raised only when both the file's size and the server's limit are known beforehand; a stream
+    of unknown size is sent, and the server refuses it (``PayloadTooLargeError``).
+    """
+
+    code = "FILE_TOO_LARGE"
+    """The contract's code for the same refusal."""
+
+    def __init__(self, size: int, max_size: int, filename: str | None = None) -> None:
+        self.size = size
+        """The file's size in bytes."""
+        self.max_size = max_size
+        """The largest upload the server accepts, in bytes."""
+        self.filename = filename
+        """The file's name, when known."""
+        subject = f"{filename} is" if filename else "The file is"
+        super().__init__(
+            f"{subject} {human_size(size)} ({size:,} bytes): over the server's upload limit of "
+            f"{human_size(max_size)} ({max_size:,} bytes). Nothing was sent."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.size, self.max_size, self.filename))
 
 
 class UnsupportedFileFormatError(AssuredValidationError):

@@ -109,10 +109,87 @@ def test_api_errors_exit_non_zero_with_the_api_message(api: respx.MockRouter) ->
     assert result.stdout == ""
 
 
-def test_missing_credentials_are_explained() -> None:
+def test_missing_credentials_are_explained_with_the_cli_flags() -> None:
     result = runner.invoke(app, ["--base-url", BASE_URL, "files", "ls"])
     assert result.exit_code == 1
-    assert "ASSURED_API_KEY" in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "pass --api-key (or --token), or set ASSURED_API_KEY (or ASSURED_TOKEN)" in message
+    assert "api_key=" not in message
+
+
+def test_a_missing_content_type_names_the_flag(api: respx.MockRouter, tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"\x00")
+    result = invoke("files", "upload", str(path))
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert (
+        "Cannot tell the content type of 'data.bin' from its extension: pass --content-type."
+        in (message)
+    )
+    assert "content_type=" not in message
+
+
+def _long_listing() -> dict[str, object]:
+    items = [
+        file_json(
+            "0190a7c4-1111-7000-8000-00000000a1b2",
+            fileName="a-rather-long-file-name-for-an-invoice-of-january-2026.pdf",
+            size=1_234_567,
+        ),
+        file_json("0190a7c4-1111-7000-8000-00000000c3d4", status="pending", size=None),
+    ]
+    return {"items": items, "nextCursor": None}
+
+
+def test_files_ls_fits_80_columns_with_short_ids_and_human_sizes(api: respx.MockRouter) -> None:
+    api.get(FILES).mock(return_value=httpx.Response(200, json=_long_listing()))
+    result = runner.invoke(
+        app, ["--base-url", BASE_URL, "--api-key", "k", "files", "ls"], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    text = result.stdout
+    assert "0000a1b2" in text and "0000c3d4" in text
+    assert "0190a7c4-1111" not in text
+    assert "1.2 MB" in text
+    assert "2026-01-15 10:30" in text
+
+
+def test_files_ls_wide_shows_full_ids_and_json_is_unchanged(api: respx.MockRouter) -> None:
+    api.get(FILES).mock(return_value=httpx.Response(200, json=_long_listing()))
+    result = runner.invoke(
+        app,
+        ["--base-url", BASE_URL, "--api-key", "k", "files", "ls", "--wide"],
+        env={"COLUMNS": "200"},
+    )
+    assert "0190a7c4-1111-7000-8000-00000000a1b2" in result.stdout
+    assert "application/pdf" in result.stdout
+    result = invoke("files", "ls", "--json")
+    listed = json.loads(result.stdout)
+    assert listed == _long_listing()["items"]
+
+
+@pytest.mark.parametrize("command", [["get"], ["rm"], ["download"]])
+def test_a_short_id_is_refused_with_a_hint(api: respx.MockRouter, command: list[str]) -> None:
+    result = invoke("files", *command, "0000a1b2")
+    assert result.exit_code == 2
+    assert "files ls --wide" in " ".join(result.stderr.split())
+    assert not api.routes["token"].called
+
+
+def test_an_upload_over_the_limit_is_refused_before_sending(
+    api: respx.MockRouter, tmp_path: Path
+) -> None:
+    api.routes["limits"].mock(return_value=httpx.Response(200, json={"maxSize": 100}))
+    create = api.post(FILES)
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(b"%PDF-" + b"x" * 200)
+    result = invoke("files", "upload", str(path))
+    assert result.exit_code == 2
+    assert "over the server's upload limit" in " ".join(result.stderr.split())
+    assert not create.called
 
 
 def test_files_ls_json_and_limit(api: respx.MockRouter) -> None:
@@ -166,6 +243,10 @@ def test_files_download_into_a_directory(api: respx.MockRouter, tmp_path: Path) 
     path = Path(json.loads(result.stdout)["path"])
     assert path == tmp_path / "invoice.pdf"
     assert path.read_bytes() == b"%PDF-1.7"
+    # A directory that does not exist yet, written as a directory: made, and written into.
+    result = invoke("files", "download", "f-1", "-o", f"{tmp_path}/downloads/", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert Path(json.loads(result.stdout)["path"]) == tmp_path / "downloads" / "invoice.pdf"
 
 
 def test_files_upload_v3(api: respx.MockRouter, pdf: Path) -> None:

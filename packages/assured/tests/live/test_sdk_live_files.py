@@ -15,6 +15,7 @@ from assured import (
     AssuredClient,
     BadRequestError,
     FileRejectedError,
+    FileTooLargeError,
     NotFoundError,
     PayloadTooLargeError,
     UnsupportedFileFormatError,
@@ -69,16 +70,48 @@ async def test_v1_upload_of_a_mismatched_body_is_a_content_mismatch(
     assert info.value.code == "CONTENT_MISMATCH"
 
 
-async def test_v1_upload_over_the_limit_is_payload_too_large(
-    live_client: AssuredClient, tmp_path: Path
+class _Pipe:
+    """A stream of unknown size (no seek): the SDK cannot check it before sending."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, size: int) -> bytes:
+        return self._data.read(size)
+
+
+async def test_v1_upload_of_a_stream_over_the_limit_is_payload_too_large(
+    live_client: AssuredClient,
 ) -> None:
     # The server answers 413 while the body is still being sent; the SDK must report that
     # answer, not the broken pipe that follows it.
-    path = tmp_path / "huge.pdf"
-    path.write_bytes(pdf_bytes(MAX_UPLOAD_BYTES + 1024 * 1024))
     with pytest.raises(PayloadTooLargeError) as info:
-        await live_client.files.upload(path)
+        await live_client.files.upload(
+            _Pipe(pdf_bytes(MAX_UPLOAD_BYTES + 1024 * 1024)), filename="huge.pdf"
+        )
     assert info.value.code == "FILE_TOO_LARGE"
+
+
+async def _file_count(client: AssuredClient) -> int:
+    return len([f async for f in client.files.list(limit=200)])
+
+
+async def test_uploads_of_a_known_size_over_the_limit_are_refused_before_anything(
+    live_client: AssuredClient, tmp_path: Path
+) -> None:
+    assert await live_client.max_upload_size() == MAX_UPLOAD_BYTES
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(pdf_bytes(MAX_UPLOAD_BYTES + 1))
+    before = await _file_count(live_client)
+    with pytest.raises(FileTooLargeError) as info:
+        await live_client.files.upload(path)
+    assert (info.value.size, info.value.max_size) == (MAX_UPLOAD_BYTES + 1, MAX_UPLOAD_BYTES)
+    with pytest.raises(FileTooLargeError):
+        await live_client.files.upload_file(path)
+    assert await _file_count(live_client) == before  # no record, not even a rejected one
+    # At the limit exactly, it is accepted.
+    path.write_bytes(pdf_bytes(MAX_UPLOAD_BYTES))
+    assert (await live_client.files.upload(path)).size == MAX_UPLOAD_BYTES
 
 
 async def test_v1_upload_refuses_other_formats_locally(live_client: AssuredClient) -> None:
@@ -146,10 +179,12 @@ async def test_v3_rejected_content_raises_with_the_reason(live_client: AssuredCl
     assert (await live_client.files.get(info.value.file.id)).status == "rejected"
 
 
-async def test_v3_upload_over_the_limit_is_refused(live_client: AssuredClient) -> None:
+async def test_v3_upload_of_a_stream_over_the_limit_is_refused_by_storage(
+    live_client: AssuredClient,
+) -> None:
     with pytest.raises((FileRejectedError, BadRequestError, PayloadTooLargeError)):
         await live_client.files.upload_file(
-            pdf_bytes(MAX_UPLOAD_BYTES + 1024 * 1024), file_name="huge.pdf"
+            _Pipe(pdf_bytes(MAX_UPLOAD_BYTES + 1024 * 1024)), file_name="huge.pdf"
         )
 
 

@@ -6,6 +6,7 @@ import email.parser
 import email.policy
 import io
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from assured import (
     AssuredValidationError,
     FileProcessingTimeoutError,
     FileRejectedError,
+    MissingArgumentError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -103,8 +105,10 @@ async def test_upload_path_names_the_file_and_guesses_its_type(
 async def test_upload_of_bytes_needs_a_filename(
     client: AssuredClient, api: respx.MockRouter
 ) -> None:
-    with pytest.raises(AssuredValidationError, match="filename is required"):
+    with pytest.raises(AssuredValidationError, match="pass filename=") as info:
         await client.files.upload(b"%PDF-")
+    assert isinstance(info.value, MissingArgumentError)
+    assert info.value.argument == "filename"
     assert not api.routes["token"].called
 
 
@@ -233,7 +237,7 @@ async def test_upload_file_gives_up_after_its_timeout(
 ) -> None:
     _v3_flow(api, [httpx.Response(200, json=file_json(status="pending"))] * 5)
     with pytest.raises(FileProcessingTimeoutError):
-        await client.files.upload_file(b"%PDF-", file_name="invoice.pdf", timeout=0)
+        await client.files.upload_file(b"%PDF-", file_name="invoice.pdf", max_wait_seconds=0)
 
 
 async def test_storage_refusing_the_content_reports_the_rejection(
@@ -402,6 +406,51 @@ async def test_download_into_a_directory_uses_the_served_name_safely(
     _download_routes(api, _ok([b"%PDF-"], name="..%2F..%2Fr%C3%A9sum%C3%A9.pdf"))
     result = await client.files.download("f-1", tmp_path)
     assert result == tmp_path / "résumé.pdf"
+    assert result.read_bytes() == b"%PDF-"
+
+
+@pytest.mark.parametrize("missing", ["copies/", "a/b/copies/", "copies" + os.sep])
+async def test_download_to_a_missing_directory_ending_in_a_separator_saves_inside_it(
+    client: AssuredClient,
+    api: respx.MockRouter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    missing: str,
+) -> None:
+    # As the README writes it: `download(id, "copies/")`, relative to the working directory.
+    monkeypatch.chdir(tmp_path)
+    _download_routes(api, _ok([b"%PDF-", b"1.7"]))
+    result = await client.files.download("f-1", missing)
+    assert result is not None
+    assert result.resolve() == (tmp_path / missing / "invoice.pdf").resolve()
+    assert result.read_bytes() == b"%PDF-1.7"
+    assert [p.name for p in result.parent.iterdir()] == ["invoice.pdf"]
+
+
+async def test_download_to_an_existing_directory_as_a_path_object_saves_inside_it(
+    client: AssuredClient, api: respx.MockRouter, tmp_path: Path
+) -> None:
+    (tmp_path / "copies").mkdir()
+    _download_routes(api, _ok([b"%PDF-"]))
+    result = await client.files.download("f-1", tmp_path / "copies")
+    assert result == tmp_path / "copies" / "invoice.pdf"
+
+
+async def test_failed_download_into_a_new_directory_leaves_no_directory(
+    client: AssuredClient, api: respx.MockRouter, tmp_path: Path
+) -> None:
+    _download_routes(api, _ok([b"%PDF-", b"rest"], fail=True))
+    with pytest.raises(AssuredError):
+        await client.files.download("f-1", f"{tmp_path}/new/copies/")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sync_download_to_a_directory_ending_in_a_separator(
+    sync_client: Assured, api: respx.MockRouter, tmp_path: Path
+) -> None:
+    _download_routes(api, _ok([b"%PDF-"]))
+    result = sync_client.files.download("f-1", f"{tmp_path}/copies/")
+    assert result == tmp_path / "copies" / "invoice.pdf"
     assert result.read_bytes() == b"%PDF-"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from assured_server.auth.secrets import API_KEY_PREFIX
 from assured_server.config import Settings
 
 LEEWAY = timedelta(seconds=30)
@@ -18,6 +19,11 @@ LEEWAY = timedelta(seconds=30)
 # skips PyJWT's parse and HMAC/signature check (≈60 µs, far more for RS256/ES256 keys).
 VERIFIED_CACHE_SIZE = 4096
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "typ", "jti"]
+# An API key sent where a token belongs is the most common first mistake: say what to do.
+API_KEY_AS_BEARER = (
+    "This is an API key, not an access token: exchange it at POST /api/v1/auth/token/ with "
+    '{"api_key": "<your key>"} and send the "access" token of the answer.'
+)
 
 
 class InvalidToken(Exception):
@@ -110,6 +116,8 @@ class TokenService:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
+            if token.startswith(API_KEY_PREFIX):
+                raise InvalidToken(API_KEY_AS_BEARER) from exc
             raise InvalidToken("The token is malformed.") from exc
         # We implement no JWS extension, so any critical one must be refused (RFC 7515 4.1.11).
         if "crit" in header:

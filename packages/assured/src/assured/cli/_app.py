@@ -17,6 +17,9 @@ app = typer.Typer(
     add_completion=False,
     # Errors are printed as one line by the commands; a traceback helps no user.
     pretty_exceptions_enable=False,
+    # Plain help, as click writes it: typer's rich help imports markdown and pygments
+    # (~150 ms) and boxes that do not fit narrow terminals. The command groups say so too.
+    rich_markup_mode=None,
 )
 
 

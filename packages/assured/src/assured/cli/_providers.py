@@ -8,26 +8,30 @@ from typing import Annotated
 import typer
 
 from assured.cli._context import client, handles_errors
-from assured.cli._output import err_console, print_json, show_list, show_object
+from assured.cli._output import Column, err_console, print_json, show_list, show_object
 
-providers = typer.Typer(help="Provider profiles: list, create, delete.", no_args_is_help=True)
-documents = typer.Typer(help="Documents associated with providers.", no_args_is_help=True)
+providers = typer.Typer(
+    help="Provider profiles: list, create, delete.", no_args_is_help=True, rich_markup_mode=None
+)
+documents = typer.Typer(
+    help="Documents associated with providers.", no_args_is_help=True, rich_markup_mode=None
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
 PROFILE_COLUMNS = [
-    ("ID", "id"),
-    ("First name", "first_name"),
-    ("Last name", "last_name"),
-    ("NPI", "npi"),
-    ("Specialty", "specialty"),
+    Column("ID", "id"),
+    Column("First name", "first_name"),
+    Column("Last name", "last_name"),
+    Column("NPI", "npi"),
+    Column("Specialty", "specialty"),
 ]
 DOCUMENT_COLUMNS = [
-    ("ID", "id"),
-    ("Provider", "provider"),
-    ("Name", "document_name"),
-    ("Type", "document_type"),
-    ("URL", "document_url"),
+    Column("ID", "id"),
+    Column("Provider", "provider"),
+    Column("Name", "document_name"),
+    Column("Type", "document_type"),
+    Column("URL", "document_url"),
 ]
 
 
@@ -82,7 +86,7 @@ def remove_provider(
     for profile_id in profile_ids:
         api.provider_profile.delete(profile_id)
         if not as_json:
-            err_console.print(f"Deleted {profile_id}", highlight=False)
+            err_console().print(f"Deleted {profile_id}", highlight=False)
     if as_json:
         print_json({"deleted": profile_ids})
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import BaseModel
 
 from assured.cli._context import EXIT_USAGE, client, fail, handles_errors
 from assured.cli._output import print_json, show_object, to_jsonable
 from assured.cli._progress import transfer_progress
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

@@ -1,4 +1,7 @@
-"""``client.files``: the v1 upload and presign, and the v3 Files API (pre-signed uploads)."""
+"""``client.files``: the v1 upload and presign, and the v3 Files API (pre-signed uploads).
+
+``Files`` (``_sync``) is generated from ``AsyncFiles`` (``_async``).
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from assured._base_client import RequestOptions, new_idempotency_key
 from assured._constants import (
     CONTENT_TYPES_BY_EXTENSION,
     POLL_INITIAL_DELAY,
@@ -14,10 +13,11 @@ from assured._constants import (
     V1_EXTENSIONS,
 )
 from assured._multipart import MultipartForm
+from assured._request_options import RequestOptions, new_idempotency_key
 from assured._streams import FileContent, ProgressCallback, UploadSource, open_source
 from assured.exceptions import (
-    AssuredValidationError,
     FileRejectedError,
+    MissingArgumentError,
     UnsupportedFileFormatError,
 )
 from assured.models.files import File, FilePage, UploadTicket
@@ -46,11 +46,11 @@ def guess_content_type(filename: str) -> str | None:
     return CONTENT_TYPES_BY_EXTENSION.get(extension_of(filename))
 
 
-def name_of(source: UploadSource, filename: str | None) -> str:
-    """The upload's file name: as given, else the file's own."""
+def name_of(source: UploadSource, filename: str | None, argument: str) -> str:
+    """The upload's file name: as given (as ``argument``), else the file's own."""
     name = filename or source.filename
     if not name:
-        raise AssuredValidationError("filename is required when uploading bytes or a stream.")
+        raise MissingArgumentError("A file name is needed to upload bytes or a stream", argument)
     return name
 
 
@@ -66,7 +66,7 @@ def v1_upload(
     if filename is not None:
         check_v1_format(filename)
     source = open_source(content)
-    name = name_of(source, filename)
+    name = name_of(source, filename, "filename")
     check_v1_format(name)
     fields: list[tuple[str, str]] = []
     # Text parts go first, so the server knows them before the file streams past.
@@ -204,8 +204,8 @@ def content_type_for(file_name: str, content_type: str | None) -> str:
         return content_type
     guessed = guess_content_type(file_name)
     if guessed is None:
-        raise AssuredValidationError(
-            f"Cannot tell the content type of {file_name!r}: pass content_type=."
+        raise MissingArgumentError(
+            f"Cannot tell the content type of {file_name!r} from its extension", "content_type"
         )
     return guessed
 

@@ -1,15 +1,20 @@
+# generated from src/assured/resources/files/_async.py by scripts/unasync.py;
+# do not edit: change the async module and run `make unasync`.
 """``client.files`` of the sync client."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Unpack
 
-from assured import _base_client_sync
-from assured._base_client import RequestOptions
-from assured._constants import DEFAULT_PROCESSING_TIMEOUT
+from assured import _concurrency, _limits
+from assured._base_client_sync import SyncPaginator
+from assured._constants import CHUNK_SIZE, DEFAULT_PROCESSING_TIMEOUT
 from assured._download import DownloadDestination
-from assured._pagination import SyncPaginator
+from assured._httpx import httpx
+from assured._request_options import CallOptions, RequestOptions
+from assured._resource import SyncAPIResource
+from assured._responses import connection_error
 from assured._streams import FileContent, ProgressCallback, open_source
 from assured.exceptions import (
     APIConnectionError,
@@ -19,17 +24,15 @@ from assured.exceptions import (
 )
 from assured.models.files import DownloadURL, File, FilePage, FileUpload, PresignedURL, UploadTicket
 from assured.resources.files import _requests as req
-from assured.resources.files._transfer import download_sync
-
-if TYPE_CHECKING:
-    from assured._client import Assured
+from assured.resources.files import _transfer
 
 
-class Files:
-    """File uploads, downloads and metadata (sync)."""
+class Files(SyncAPIResource):
+    """File uploads, downloads and metadata (sync).
 
-    def __init__(self, client: Assured) -> None:
-        self._client = client
+    Every method also takes the per-call keywords ``timeout``, ``extra_headers`` and
+    ``extra_query`` (see ``CallOptions``).
+    """
 
     def upload(
         self,
@@ -39,8 +42,13 @@ class Files:
         mime_type: str | None = None,
         expiration: str | None = None,
         progress: ProgressCallback | None = None,
+        **call: Unpack[CallOptions],
     ) -> FileUpload:
-        """Upload a PDF, PNG or JPEG (bytes, binary file or path), streamed; get its s3:// URI."""
+        """Upload a PDF, PNG or JPEG (bytes, binary file or path), streamed; get its s3:// URI.
+
+        A file over the server's upload limit raises :class:`FileTooLargeError` before a byte
+        is sent (when its size is known: bytes, a path, a seekable file).
+        """
         options = req.v1_upload(
             file_content,
             filename=filename,
@@ -48,15 +56,24 @@ class Files:
             expiration=expiration,
             progress=progress,
         )
-        return self._client.request(options, FileUpload)
+        if options.form is not None:
+            self._check_size(options.form.file_size, options.form.filename)
+        return self._client.request(options, FileUpload, **call)
 
-    def presign(self, file_url: str, expires_in: int = 300) -> PresignedURL:
+    def _check_size(self, size: int | None, name: str) -> None:
+        if size is not None:
+            _limits.check_size(size, self._client.max_upload_size(), name)
+
+    def presign(
+        self, file_url: str, expires_in: int = 300, **call: Unpack[CallOptions]
+    ) -> PresignedURL:
         """A temporary download URL for an ``s3://`` URI, with its expiry time."""
-        return self._client.request(req.presign(file_url, expires_in), PresignedURL)
+        options = req.presign(file_url, expires_in)
+        return self._client.request(options, PresignedURL, **call)
 
-    def presign_url(self, file_url: str, expires_in: int = 300) -> str:
+    def presign_url(self, file_url: str, expires_in: int = 300, **call: Unpack[CallOptions]) -> str:
         """A temporary download URL for an ``s3://`` URI (generate it when needed; don't cache)."""
-        return self.presign(file_url, expires_in).url
+        return (self.presign(file_url, expires_in, **call)).url
 
     def create_upload(
         self,
@@ -67,6 +84,7 @@ class Files:
         business_process: str | None = None,
         business_process_action: str | None = None,
         expiration: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> UploadTicket:
         """Create a v3 file and get the pre-signed form to upload its bytes with."""
         options = req.create_upload(
@@ -78,7 +96,7 @@ class Files:
             business_process_action=business_process_action,
             expiration=expiration,
         )
-        return self._client.request(options, UploadTicket)
+        return self._client.request(options, UploadTicket, **call)
 
     def upload_file(
         self,
@@ -91,16 +109,20 @@ class Files:
         business_process_action: str | None = None,
         expiration: str | None = None,
         progress: ProgressCallback | None = None,
-        timeout: float = DEFAULT_PROCESSING_TIMEOUT,
+        max_wait_seconds: float = DEFAULT_PROCESSING_TIMEOUT,
+        **call: Unpack[CallOptions],
     ) -> File:
         """Create, upload (streamed) and complete a v3 file; wait until it is available.
 
-        Raises :class:`FileRejectedError` when verification rejects the bytes and
-        :class:`FileProcessingTimeoutError` when it is still pending after ``timeout`` seconds.
+        Raises :class:`FileTooLargeError` before creating anything when the file's size is
+        known and over the server's limit, :class:`FileRejectedError` when verification rejects
+        the bytes and :class:`FileProcessingTimeoutError` when it is still pending after
+        ``max_wait_seconds``.
         """
         source = open_source(file_content)
-        name = req.name_of(source, file_name)
+        name = req.name_of(source, file_name, "file_name")
         ctype = req.content_type_for(name, content_type)
+        self._check_size(source.size, name)
         ticket = self.create_upload(
             name,
             ctype,
@@ -108,38 +130,43 @@ class Files:
             business_process=business_process,
             business_process_action=business_process_action,
             expiration=expiration,
+            **call,
         )
         upload = req.storage_upload(
             ticket, source, filename=name, content_type=ctype, progress=progress
         )
         try:
-            self._client.request_raw(upload)
+            self._client.request_raw(upload, **call)
         except (APIConnectionError, AssuredAPIError):
             # The storage may have taken the bytes before failing (a lost answer), or refused
             # them after verifying them (a content mismatch): the File's status decides.
-            if not self._landed(ticket.id):
+            if not self._landed(ticket.id, call):
                 raise
-        return self.wait_until_available(ticket.id, timeout=timeout)
+        return self.wait_until_available(ticket.id, max_wait_seconds=max_wait_seconds, **call)
 
-    def _landed(self, file_id: str) -> bool:
+    def _landed(self, file_id: str, call: CallOptions) -> bool:
         try:
-            return self.complete(file_id).status != "pending"
+            return (self.complete(file_id, **call)).status != "pending"
         except ConflictError:  # FILE_NOT_READY: nothing arrived
             return False
 
-    def complete(self, file_id: str) -> File:
+    def complete(self, file_id: str, **call: Unpack[CallOptions]) -> File:
         """Verify an uploaded v3 file now; returns it ``available`` or ``rejected``."""
         options = req.complete(self._client.account_id(), file_id)
-        return self._client.request(options, File)
+        return self._client.request(options, File, **call)
 
     def wait_until_available(
-        self, file_id: str, *, timeout: float = DEFAULT_PROCESSING_TIMEOUT
+        self,
+        file_id: str,
+        *,
+        max_wait_seconds: float = DEFAULT_PROCESSING_TIMEOUT,
+        **call: Unpack[CallOptions],
     ) -> File:
-        """Complete the file and poll (with backoff, at most ``timeout`` s) until it is final."""
-        schedule = req.PollSchedule(timeout)
+        """Complete the file and poll (with backoff, at most ``max_wait_seconds``) until final."""
+        schedule = req.PollSchedule(max_wait_seconds)
         while True:
             try:
-                file = self.complete(file_id)
+                file = self.complete(file_id, **call)
                 if file.status != "pending":
                     return req.settled(file)
             except ConflictError as exc:
@@ -149,12 +176,12 @@ class Files:
             delay = schedule.next_delay()
             if delay is None:
                 raise FileProcessingTimeoutError(file_id, schedule.waited)
-            _base_client_sync._sleep(delay)
+            _concurrency.sleep(delay)
 
-    def get(self, file_id: str) -> File:
+    def get(self, file_id: str, **call: Unpack[CallOptions]) -> File:
         """A v3 file's metadata."""
         path = req.files_path(self._client.account_id(), file_id)
-        return self._client.request(RequestOptions("GET", path), File)
+        return self._client.request(RequestOptions("GET", path), File, **call)
 
     def list_page(
         self,
@@ -163,6 +190,7 @@ class Files:
         business_process: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> FilePage:
         """One page of files, newest first (``limit``: page size, 1..200)."""
         options = req.list_files(
@@ -172,7 +200,7 @@ class Files:
             limit=limit,
             cursor=cursor,
         )
-        return self._client.request(options, FilePage)
+        return self._client.request(options, FilePage, **call)
 
     def list(
         self,
@@ -180,22 +208,29 @@ class Files:
         status: str | None = None,
         business_process: str | None = None,
         limit: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> SyncPaginator[File]:
         """Every file, newest first, fetching pages of ``limit`` as ``for`` goes."""
 
         def fetch(cursor: str | None) -> tuple[list[File], str | None]:
             page = self.list_page(
-                status=status, business_process=business_process, limit=limit, cursor=cursor
+                status=status,
+                business_process=business_process,
+                limit=limit,
+                cursor=cursor,
+                **call,
             )
             return req.page_items(page)
 
         return SyncPaginator(fetch)
 
-    def download_url(self, file_id: str, expires_in: int = 300) -> DownloadURL:
+    def download_url(
+        self, file_id: str, expires_in: int = 300, **call: Unpack[CallOptions]
+    ) -> DownloadURL:
         """A pre-signed download URL of an available v3 file."""
         path = req.files_path(self._client.account_id(), file_id, "/download-url")
         options = RequestOptions("GET", path, params={"expiresIn": expires_in})
-        return self._client.request(options, DownloadURL)
+        return self._client.request(options, DownloadURL, **call)
 
     def download(
         self,
@@ -203,19 +238,40 @@ class Files:
         destination: DownloadDestination,
         *,
         progress: ProgressCallback | None = None,
+        **call: Unpack[CallOptions],
     ) -> Path | None:
         """Download a file (a v3 id or an ``s3://`` URI), streamed; returns the path written.
 
-        A path is written atomically (temporary name, renamed when complete); an existing
-        directory receives the file under its own name. A file object is written to as is.
+        A path is written atomically (temporary name, renamed when complete). A directory — an
+        existing one, or a path ending in ``/`` (made if missing) — receives the file under its
+        own name. A file object is written to as is.
         """
         if req.is_file_url(file_id_or_url):
-            url = self.presign_url(file_id_or_url)
+            url = self.presign_url(file_id_or_url, **call)
         else:
-            url = self.download_url(file_id_or_url).url
-        return download_sync(self._client, url, destination, file_id_or_url, progress)
+            url = (self.download_url(file_id_or_url, **call)).url
+        with self._client.stream(_transfer.presigned_get(url), **call) as response:
+            total = _transfer.total_size(response)
+            sink = _transfer.open_sink(response, destination, file_id_or_url)
+            done = 0
+            try:
+                if progress is not None:
+                    progress(0, total)
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    sink.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+                sink.commit()
+            except httpx.RequestError as exc:
+                sink.abort()
+                raise connection_error(exc, response.request) from exc
+            except BaseException:
+                sink.abort()
+                raise
+        return sink.path
 
-    def delete(self, file_id: str) -> None:
+    def delete(self, file_id: str, **call: Unpack[CallOptions]) -> None:
         """Delete a v3 file: its bytes and every download URL stop working."""
         path = req.files_path(self._client.account_id(), file_id)
-        self._client.request_raw(RequestOptions("DELETE", path))
+        self._client.request_raw(RequestOptions("DELETE", path), **call)

@@ -1,93 +1,29 @@
-"""Streaming a pre-signed download to its destination, for both clients."""
+"""What downloads need without I/O: the request for a pre-signed URL and where its bytes go."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
-from assured._base_client import RequestOptions, connection_error
-from assured._constants import CHUNK_SIZE
 from assured._download import DownloadDestination, Sink, filename_from_disposition
-from assured._streams import ProgressCallback
+from assured._request_options import RequestOptions
 
 if TYPE_CHECKING:
-    from assured._base_client_async import AsyncAPIClient
-    from assured._base_client_sync import SyncAPIClient
+    import httpx
 
 
-def _get(url: str) -> RequestOptions:
-    # Pre-signed: the URL is the credential, and storage refuses a second one in a header.
+def presigned_get(url: str) -> RequestOptions:
+    """GET a pre-signed URL: the URL is the credential, and storage refuses a second one."""
     return RequestOptions("GET", url, authenticated=False)
 
 
-def _total(response: httpx.Response) -> int | None:
+def total_size(response: httpx.Response) -> int | None:
+    """The announced size of a download, if any."""
     value = response.headers.get("content-length", "")
     return int(value) if value.isdigit() else None
 
 
-def _open_sink(response: httpx.Response, destination: DownloadDestination, file: str) -> Sink:
+def open_sink(response: httpx.Response, destination: DownloadDestination, file: str) -> Sink:
+    """The destination, opened; the file's own name comes from the answer, else from ``file``."""
     fallback = file.rstrip("/").rsplit("/", 1)[-1] or "download"
     header = response.headers.get("content-disposition")
     return Sink(destination, filename_from_disposition(header) or fallback)
-
-
-async def download_async(
-    client: AsyncAPIClient,
-    url: str,
-    destination: DownloadDestination,
-    file: str,
-    progress: ProgressCallback | None,
-) -> Path | None:
-    """GET ``url`` and stream its body into ``destination``; nothing partial stays behind."""
-    async with client.stream(_get(url)) as response:
-        total = _total(response)
-        sink = _open_sink(response, destination, file)
-        done = 0
-        try:
-            if progress is not None:
-                progress(0, total)
-            async for chunk in response.aiter_bytes(CHUNK_SIZE):
-                await sink.awrite(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-            sink.commit()
-        except httpx.RequestError as exc:
-            sink.abort()
-            raise connection_error(exc, response.request) from exc
-        except BaseException:
-            sink.abort()
-            raise
-    return sink.path
-
-
-def download_sync(
-    client: SyncAPIClient,
-    url: str,
-    destination: DownloadDestination,
-    file: str,
-    progress: ProgressCallback | None,
-) -> Path | None:
-    """GET ``url`` and stream its body into ``destination``; nothing partial stays behind."""
-    with client.stream(_get(url)) as response:
-        total = _total(response)
-        sink = _open_sink(response, destination, file)
-        done = 0
-        try:
-            if progress is not None:
-                progress(0, total)
-            for chunk in response.iter_bytes(CHUNK_SIZE):
-                sink.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-            sink.commit()
-        except httpx.RequestError as exc:
-            sink.abort()
-            raise connection_error(exc, response.request) from exc
-        except BaseException:
-            sink.abort()
-            raise
-    return sink.path

@@ -1,4 +1,7 @@
-"""``client.provider_profile``: provider profiles and the documents associated with them."""
+"""``client.provider_profile``: provider profiles and the documents associated with them.
+
+``ProviderProfiles`` (``_sync``) is generated from ``AsyncProviderProfiles`` (``_async``).
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,13 @@
+# unasync: the sync twin of this module is generated from it (make unasync).
 """``client.provider_profile`` of the async client."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Unpack
 
-from assured._pagination import AsyncPaginator
+from assured._base_client_async import AsyncPaginator
+from assured._request_options import CallOptions
+from assured._resource import AsyncAPIResource
 from assured._streams import FileContent, ProgressCallback
 from assured.models.provider_profile import (
     ProviderDocument,
@@ -15,18 +18,17 @@ from assured.models.provider_profile import (
     ProviderProfilePage,
     ProviderProfileUpdate,
 )
+from assured.resources.files._async import AsyncFiles
 from assured.resources.files._requests import check_v1_format
 from assured.resources.provider_profile import _requests as req
 
-if TYPE_CHECKING:
-    from assured._client import AssuredClient
 
+class AsyncProviderProfiles(AsyncAPIResource):
+    """Provider profiles and their documents (async).
 
-class AsyncProviderProfiles:
-    """Provider profiles and their documents (async)."""
-
-    def __init__(self, client: AssuredClient) -> None:
-        self._client = client
+    Every method also takes the per-call keywords ``timeout``, ``extra_headers`` and
+    ``extra_query`` (see ``CallOptions``).
+    """
 
     async def create(
         self,
@@ -37,6 +39,7 @@ class AsyncProviderProfiles:
         email: str | None = None,
         npi: str | None = None,
         specialty: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderProfile:
         """Create a provider profile, from a ``ProviderProfileCreate`` or keyword fields."""
         options = req.create_profile(
@@ -47,11 +50,11 @@ class AsyncProviderProfiles:
             npi=npi,
             specialty=specialty,
         )
-        return await self._client.request(options, ProviderProfile)
+        return await self._client.request(options, ProviderProfile, **call)
 
-    async def get(self, profile_id: str) -> ProviderProfile:
+    async def get(self, profile_id: str, **call: Unpack[CallOptions]) -> ProviderProfile:
         """One provider profile."""
-        return await self._client.request(req.profile(profile_id), ProviderProfile)
+        return await self._client.request(req.profile(profile_id), ProviderProfile, **call)
 
     async def update(
         self,
@@ -63,6 +66,7 @@ class AsyncProviderProfiles:
         email: str | None = None,
         npi: str | None = None,
         specialty: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderProfile:
         """Change some fields of a profile (PATCH); to clear one, set it to None in ``changes``."""
         options = req.update_profile(
@@ -74,24 +78,30 @@ class AsyncProviderProfiles:
             npi=npi,
             specialty=specialty,
         )
-        return await self._client.request(options, ProviderProfile)
+        return await self._client.request(options, ProviderProfile, **call)
 
-    async def delete(self, profile_id: str) -> None:
+    async def delete(self, profile_id: str, **call: Unpack[CallOptions]) -> None:
         """Delete a profile and its document associations (their files stay)."""
-        await self._client.request_raw(req.profile(profile_id, "DELETE"))
+        await self._client.request_raw(req.profile(profile_id, "DELETE"), **call)
 
     async def list_page(
-        self, *, page: int | None = None, page_size: int | None = None
+        self,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderProfilePage:
         """One page of profiles, newest first (``page_size`` 1..200)."""
         options = req.list_profiles(page, page_size)
-        return await self._client.request(options, ProviderProfilePage)
+        return await self._client.request(options, ProviderProfilePage, **call)
 
-    def list(self, *, page_size: int | None = None) -> AsyncPaginator[ProviderProfile]:
+    def list(
+        self, *, page_size: int | None = None, **call: Unpack[CallOptions]
+    ) -> AsyncPaginator[ProviderProfile]:
         """Every profile, newest first, fetching pages as ``async for`` goes."""
 
         async def fetch(cursor: str | None) -> tuple[list[ProviderProfile], str | None]:
-            page = await self.list_page(page=req.page_number(cursor), page_size=page_size)
+            page = await self.list_page(page=req.page_number(cursor), page_size=page_size, **call)
             return req.profile_items(page)
 
         return AsyncPaginator(fetch)
@@ -104,6 +114,7 @@ class AsyncProviderProfiles:
         document_name: str | None = None,
         document_type: str | None = None,
         document_url: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderDocument:
         """Associate an uploaded file (its ``s3://`` URI) with a provider profile."""
         options = req.create_document(
@@ -113,15 +124,15 @@ class AsyncProviderProfiles:
             document_type=document_type,
             document_url=document_url,
         )
-        return await self._client.request(options, ProviderDocument)
+        return await self._client.request(options, ProviderDocument, **call)
 
-    async def get_document(self, document_id: str) -> ProviderDocument:
+    async def get_document(self, document_id: str, **call: Unpack[CallOptions]) -> ProviderDocument:
         """One provider document."""
-        return await self._client.request(req.document(document_id), ProviderDocument)
+        return await self._client.request(req.document(document_id), ProviderDocument, **call)
 
-    async def delete_document(self, document_id: str) -> None:
+    async def delete_document(self, document_id: str, **call: Unpack[CallOptions]) -> None:
         """Delete a document association (the file itself stays)."""
-        await self._client.request_raw(req.document(document_id, "DELETE"))
+        await self._client.request_raw(req.document(document_id, "DELETE"), **call)
 
     async def list_documents_page(
         self,
@@ -129,19 +140,24 @@ class AsyncProviderProfiles:
         provider: str | None = None,
         page: int | None = None,
         page_size: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderDocumentPage:
         """One page of documents, newest first, optionally of one provider."""
         options = req.list_documents(provider, page, page_size)
-        return await self._client.request(options, ProviderDocumentPage)
+        return await self._client.request(options, ProviderDocumentPage, **call)
 
     def list_documents(
-        self, provider: str | None = None, *, page_size: int | None = None
+        self,
+        provider: str | None = None,
+        *,
+        page_size: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> AsyncPaginator[ProviderDocument]:
         """Every document (of one provider, if given), fetching pages as ``async for`` goes."""
 
         async def fetch(cursor: str | None) -> tuple[list[ProviderDocument], str | None]:
             page = await self.list_documents_page(
-                provider=provider, page=req.page_number(cursor), page_size=page_size
+                provider=provider, page=req.page_number(cursor), page_size=page_size, **call
             )
             return req.document_items(page)
 
@@ -157,6 +173,7 @@ class AsyncProviderProfiles:
         mime_type: str | None = None,
         *,
         progress: ProgressCallback | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderDocument:
         """Upload a PDF, PNG or JPEG and associate it with a provider, in one call.
 
@@ -164,8 +181,8 @@ class AsyncProviderProfiles:
         (a ``ValueError``) before any request is sent.
         """
         check_v1_format(filename)
-        upload = await self._client.files.upload(
-            file_content, filename=filename, mime_type=mime_type, progress=progress
+        upload = await AsyncFiles(self._client).upload(
+            file_content, filename=filename, mime_type=mime_type, progress=progress, **call
         )
         document = ProviderDocumentCreate(
             provider=provider_id,
@@ -173,4 +190,4 @@ class AsyncProviderProfiles:
             document_type=document_type,
             document_url=upload.file_url,
         )
-        return await self.create_document(document)
+        return await self.create_document(document, **call)

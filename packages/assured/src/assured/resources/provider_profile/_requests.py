@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from pydantic import BaseModel
 
-from assured._base_client import RequestOptions, new_idempotency_key
+from assured._request_options import RequestOptions, new_idempotency_key
 from assured.exceptions import AssuredError
 from assured.models.provider_profile import (
     ProviderDocument,

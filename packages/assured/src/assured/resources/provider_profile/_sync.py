@@ -1,10 +1,14 @@
+# generated from src/assured/resources/provider_profile/_async.py by scripts/unasync.py;
+# do not edit: change the async module and run `make unasync`.
 """``client.provider_profile`` of the sync client."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Unpack
 
-from assured._pagination import SyncPaginator
+from assured._base_client_sync import SyncPaginator
+from assured._request_options import CallOptions
+from assured._resource import SyncAPIResource
 from assured._streams import FileContent, ProgressCallback
 from assured.models.provider_profile import (
     ProviderDocument,
@@ -16,17 +20,16 @@ from assured.models.provider_profile import (
     ProviderProfileUpdate,
 )
 from assured.resources.files._requests import check_v1_format
+from assured.resources.files._sync import Files
 from assured.resources.provider_profile import _requests as req
 
-if TYPE_CHECKING:
-    from assured._client import Assured
 
+class ProviderProfiles(SyncAPIResource):
+    """Provider profiles and their documents (sync).
 
-class ProviderProfiles:
-    """Provider profiles and their documents (sync)."""
-
-    def __init__(self, client: Assured) -> None:
-        self._client = client
+    Every method also takes the per-call keywords ``timeout``, ``extra_headers`` and
+    ``extra_query`` (see ``CallOptions``).
+    """
 
     def create(
         self,
@@ -37,6 +40,7 @@ class ProviderProfiles:
         email: str | None = None,
         npi: str | None = None,
         specialty: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderProfile:
         """Create a provider profile, from a ``ProviderProfileCreate`` or keyword fields."""
         options = req.create_profile(
@@ -47,11 +51,11 @@ class ProviderProfiles:
             npi=npi,
             specialty=specialty,
         )
-        return self._client.request(options, ProviderProfile)
+        return self._client.request(options, ProviderProfile, **call)
 
-    def get(self, profile_id: str) -> ProviderProfile:
+    def get(self, profile_id: str, **call: Unpack[CallOptions]) -> ProviderProfile:
         """One provider profile."""
-        return self._client.request(req.profile(profile_id), ProviderProfile)
+        return self._client.request(req.profile(profile_id), ProviderProfile, **call)
 
     def update(
         self,
@@ -63,6 +67,7 @@ class ProviderProfiles:
         email: str | None = None,
         npi: str | None = None,
         specialty: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderProfile:
         """Change some fields of a profile (PATCH); to clear one, set it to None in ``changes``."""
         options = req.update_profile(
@@ -74,24 +79,30 @@ class ProviderProfiles:
             npi=npi,
             specialty=specialty,
         )
-        return self._client.request(options, ProviderProfile)
+        return self._client.request(options, ProviderProfile, **call)
 
-    def delete(self, profile_id: str) -> None:
+    def delete(self, profile_id: str, **call: Unpack[CallOptions]) -> None:
         """Delete a profile and its document associations (their files stay)."""
-        self._client.request_raw(req.profile(profile_id, "DELETE"))
+        self._client.request_raw(req.profile(profile_id, "DELETE"), **call)
 
     def list_page(
-        self, *, page: int | None = None, page_size: int | None = None
+        self,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderProfilePage:
         """One page of profiles, newest first (``page_size`` 1..200)."""
         options = req.list_profiles(page, page_size)
-        return self._client.request(options, ProviderProfilePage)
+        return self._client.request(options, ProviderProfilePage, **call)
 
-    def list(self, *, page_size: int | None = None) -> SyncPaginator[ProviderProfile]:
-        """Every profile, newest first, fetching pages as the iteration goes."""
+    def list(
+        self, *, page_size: int | None = None, **call: Unpack[CallOptions]
+    ) -> SyncPaginator[ProviderProfile]:
+        """Every profile, newest first, fetching pages as ``for`` goes."""
 
         def fetch(cursor: str | None) -> tuple[list[ProviderProfile], str | None]:
-            page = self.list_page(page=req.page_number(cursor), page_size=page_size)
+            page = self.list_page(page=req.page_number(cursor), page_size=page_size, **call)
             return req.profile_items(page)
 
         return SyncPaginator(fetch)
@@ -104,6 +115,7 @@ class ProviderProfiles:
         document_name: str | None = None,
         document_type: str | None = None,
         document_url: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderDocument:
         """Associate an uploaded file (its ``s3://`` URI) with a provider profile."""
         options = req.create_document(
@@ -113,15 +125,15 @@ class ProviderProfiles:
             document_type=document_type,
             document_url=document_url,
         )
-        return self._client.request(options, ProviderDocument)
+        return self._client.request(options, ProviderDocument, **call)
 
-    def get_document(self, document_id: str) -> ProviderDocument:
+    def get_document(self, document_id: str, **call: Unpack[CallOptions]) -> ProviderDocument:
         """One provider document."""
-        return self._client.request(req.document(document_id), ProviderDocument)
+        return self._client.request(req.document(document_id), ProviderDocument, **call)
 
-    def delete_document(self, document_id: str) -> None:
+    def delete_document(self, document_id: str, **call: Unpack[CallOptions]) -> None:
         """Delete a document association (the file itself stays)."""
-        self._client.request_raw(req.document(document_id, "DELETE"))
+        self._client.request_raw(req.document(document_id, "DELETE"), **call)
 
     def list_documents_page(
         self,
@@ -129,19 +141,24 @@ class ProviderProfiles:
         provider: str | None = None,
         page: int | None = None,
         page_size: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderDocumentPage:
         """One page of documents, newest first, optionally of one provider."""
         options = req.list_documents(provider, page, page_size)
-        return self._client.request(options, ProviderDocumentPage)
+        return self._client.request(options, ProviderDocumentPage, **call)
 
     def list_documents(
-        self, provider: str | None = None, *, page_size: int | None = None
+        self,
+        provider: str | None = None,
+        *,
+        page_size: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> SyncPaginator[ProviderDocument]:
-        """Every document (of one provider, if given), fetching pages as the iteration goes."""
+        """Every document (of one provider, if given), fetching pages as ``for`` goes."""
 
         def fetch(cursor: str | None) -> tuple[list[ProviderDocument], str | None]:
             page = self.list_documents_page(
-                provider=provider, page=req.page_number(cursor), page_size=page_size
+                provider=provider, page=req.page_number(cursor), page_size=page_size, **call
             )
             return req.document_items(page)
 
@@ -157,6 +174,7 @@ class ProviderProfiles:
         mime_type: str | None = None,
         *,
         progress: ProgressCallback | None = None,
+        **call: Unpack[CallOptions],
     ) -> ProviderDocument:
         """Upload a PDF, PNG or JPEG and associate it with a provider, in one call.
 
@@ -164,8 +182,8 @@ class ProviderProfiles:
         (a ``ValueError``) before any request is sent.
         """
         check_v1_format(filename)
-        upload = self._client.files.upload(
-            file_content, filename=filename, mime_type=mime_type, progress=progress
+        upload = Files(self._client).upload(
+            file_content, filename=filename, mime_type=mime_type, progress=progress, **call
         )
         document = ProviderDocumentCreate(
             provider=provider_id,
@@ -173,4 +191,4 @@ class ProviderProfiles:
             document_type=document_type,
             document_url=upload.file_url,
         )
-        return self.create_document(document)
+        return self.create_document(document, **call)
