@@ -169,6 +169,10 @@ def _worker_main(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
     # alone, which stops each worker with one SIGTERM (a second signal would make uvicorn
     # drop its open requests instead of finishing them).
     os.setpgrp()
-    sock = reuseport_socket(host, port, listen=True)
+    # Bound, not listening: asyncio's create_server calls listen() when uvicorn starts serving,
+    # after the app is imported and its lifespan has started. A socket that listened from here
+    # on was given its share of new connections for the seconds the worker took to start (more
+    # on a loaded machine), and they waited there while the other workers were idle.
+    sock = reuseport_socket(host, port, listen=False)
     config = uvicorn.Config("assured_server.app:create_worker_app", factory=True, **uvicorn_options)
     uvicorn.Server(config).run(sockets=[sock])
