@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from pydantic import Field
+from typing import Annotated
 
-from assured_server.api.body import StrictBody, documented, read_json
+from fastapi import APIRouter, Request, Response
+from pydantic import Field, StringConstraints
+
+from assured_server.api.body import NoNul, StrictBody, documented, read_json
 from assured_server.api.deps import services
 from assured_server.auth import accounts
 from assured_server.auth.tokens import Claims, InvalidToken
@@ -17,7 +19,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 class TokenRequest(StrictBody):
     """Either a username and password or an API key."""
 
-    username: str | None = Field(default=None, max_length=150)
+    username: Annotated[str, StringConstraints(max_length=150), NoNul] | None = None
     password: str | None = Field(default=None, max_length=1024)
     api_key: str | None = Field(default=None, max_length=256)
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import anyio
 from fastapi import Request
+from pydantic_core import from_json
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
@@ -49,11 +50,16 @@ def key_of(request: Request) -> str | None:
 
 
 def json_fingerprint(raw: bytes) -> str:
-    """Digest of a JSON body as a value: key order and white space do not change it."""
+    """Digest of a JSON body as a value: key order and white space do not change it.
+
+    Parsed by pydantic-core, the parser that validates the body: it refuses nesting past a
+    fixed depth, where the standard library's recursive parser ran out of stack on a body of
+    ``[`` (a 500). What it cannot parse is digested as bytes (the body is refused anyway).
+    """
     try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(from_json(raw), sort_keys=True, separators=(",", ":"))
         data = b"json:" + canonical.encode()
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         data = b"raw:" + raw
     return hashlib.sha256(data).hexdigest()
 
