@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 
 from assured_server.api.body import NoNul, StrictBody, documented, read_json
 from assured_server.api.deps import services
+from assured_server.api.responses import NoStoreJSONResponse
 from assured_server.auth import accounts
 from assured_server.auth.tokens import Claims, InvalidToken
 from assured_server.errors import ApiError, ErrorCode, invalid, missing
@@ -38,6 +39,7 @@ def _bad_credentials() -> ApiError:
     "/token/",
     summary="Exchange credentials for an access and a refresh token",
     openapi_extra=documented(TokenRequest),
+    response_class=NoStoreJSONResponse,
 )
 async def obtain_token(request: Request) -> dict[str, object]:
     """``{"username","password"}`` or ``{"api_key"}`` → access and refresh tokens."""
@@ -84,6 +86,7 @@ async def _verified_refresh(request: Request) -> Claims:
     "/token/refresh/",
     summary="A new access token for a refresh token",
     openapi_extra=documented(RefreshRequest),
+    response_class=NoStoreJSONResponse,
 )
 async def refresh_token(request: Request) -> dict[str, object]:
     """``{"refresh"}`` → a new access token, unless revoked or its subject is gone."""

@@ -12,6 +12,7 @@ from assured_server.api.body import NoNul, RequiredStr, StrictBody, documented, 
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.idempotency import Finish
 from assured_server.api.query import int_param, one_of_param, text_param, uuid_param
+from assured_server.api.responses import NO_STORE, NoStoreJSONResponse
 from assured_server.auth.scopes import FILES_READ, FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
@@ -78,7 +79,8 @@ async def create_upload(account_id: str, request: Request, who: Caller) -> Respo
         )
         return 201, await _create(svc, who, body, name, content_type.name, expires_in, finish)
 
-    return await idempotency.run_json(svc, request, who.account_id, create)
+    # The response holds a signed POST policy: a credential for the upload.
+    return await idempotency.run_json(svc, request, who.account_id, create, headers=NO_STORE)
 
 
 async def _create(
@@ -193,7 +195,11 @@ async def complete(account_id: str, file_id: str, request: Request, who: Caller)
     return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
 
 
-@router.get("/{file_id}/download-url", summary="A short-lived download URL")
+@router.get(
+    "/{file_id}/download-url",
+    summary="A short-lived download URL",
+    response_class=NoStoreJSONResponse,
+)
 async def get_download_url(
     account_id: str, file_id: str, request: Request, who: Caller
 ) -> dict[str, Any]:
