@@ -28,6 +28,7 @@ from typing import Any
 
 from assured_server.config import Settings
 from assured_server.metrics import MULTIPROC_ENV
+from assured_server.private_files import owner_only_umask
 
 log = logging.getLogger(__name__)
 # A worker that dies sooner than this after starting is failing to start, not crashing: after
@@ -165,6 +166,7 @@ def _worker_main(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
     """One worker: its own listening socket on the shared port, one uvicorn server."""
     import uvicorn
 
+    owner_only_umask()  # inherited from the supervisor already; a worker's start says so too
     # Out of the supervisor's process group: a terminal's Ctrl-C then reaches the supervisor
     # alone, which stops each worker with one SIGTERM (a second signal would make uvicorn
     # drop its open requests instead of finishing them).
