@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from server_helpers import (
     BUCKET,
     TEST_MAX_UPLOAD,
@@ -17,6 +20,19 @@ from server_helpers import (
 )
 
 from assured_server.testing import SeaweedFS, ServerProcess, weed_binary
+
+# The fuzz tests talk to a real server: no per-example deadline (a loaded machine is slow), and
+# bodies that are large on purpose. In CI the examples are the same every run (derandomized) and
+# no example database is kept; locally they vary, and failures are remembered in .hypothesis/.
+hypothesis_settings.register_profile(
+    "assured",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=bool(os.environ.get("CI")),
+    database=None if os.environ.get("CI") else hypothesis_settings.default.database,
+    print_blob=True,
+)
+hypothesis_settings.load_profile("assured")
 
 
 @pytest.fixture(scope="session", params=["sqlite-filesystem", "postgres-s3"])

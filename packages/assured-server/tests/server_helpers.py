@@ -217,6 +217,17 @@ def assert_api_error(
     return body
 
 
+def assert_contract_error(response: httpx.Response) -> dict[str, Any]:
+    """Any 4xx of the contract: the one JSON error shape, with the code's own status."""
+    from assured_server.errors import ErrorCode
+
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:500])
+    codes = {code.value: code.status for code in ErrorCode}
+    code = response.json().get("code") if response.content.startswith(b"{") else None
+    assert codes.get(code) == response.status_code, (response.status_code, response.text[:500])
+    return assert_api_error(response, response.status_code, str(code))
+
+
 def s3_error_code(response: httpx.Response) -> str:
     """The ``<Code>`` of an S3 XML error (never JSON, never HTML)."""
     import xml.etree.ElementTree as ET  # noqa: N817 - the usual alias

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from assured_server.config import ConfigError, Settings, load_settings
+from assured_server.private_files import owner_only_umask, tighten
 
 app = typer.Typer(
     help="Assured document upload server.", no_args_is_help=True, add_completion=False
@@ -20,6 +21,12 @@ admin = typer.Typer(help="Create accounts, API keys and users.", no_args_is_help
 app.add_typer(admin, name="admin")
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
+
+
+@app.callback()
+def _owner_only() -> None:
+    # Before any command creates a file: the data dir holds secrets, hashes and documents.
+    owner_only_umask()
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -59,6 +66,7 @@ def serve(
     }
     settings = _settings(**overrides)
     logs.configure(settings.log_level)
+    tighten(settings)
     _migrate_in_child(settings)
     if settings.storage_backend == "filesystem":
         # A killed server leaves its uploads' leases behind; with the files on this machine's

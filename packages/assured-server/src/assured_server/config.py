@@ -144,8 +144,8 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def with_generated_secrets(settings: Settings) -> Settings:
-    """Create the data dir and fill unset secrets from files kept there (made on first start)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data dir (0700); fill unset secrets from files kept there (made at start)."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     updates: dict[str, Any] = {}
     if not settings.jwt_secret and settings.jwt_algorithm == "HS256":
         updates["jwt_secret"] = _kept_secret(settings.data_dir / "jwt_secret", 48)

@@ -25,7 +25,7 @@ import httpx
 
 from assured_server.storage import sigv4
 
-START_TIMEOUT = 60.0
+START_TIMEOUT = 60.0  # generous: several test suites may share two cores
 STOP_TIMEOUT = 15.0
 WEED_START_TIMEOUT = 30.0
 WEED_STOP_TIMEOUT = 10.0
@@ -104,9 +104,10 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         """Start the process and wait (bounded) until ``/healthz`` answers."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Owner-only, as the server makes its data dir and files (the log shows request ids).
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        log = self.log_path.open("ab")
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own entry point
             [_server_bin(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env,

@@ -28,6 +28,7 @@ from typing import Any
 
 from assured_server.config import Settings
 from assured_server.metrics import MULTIPROC_ENV
+from assured_server.private_files import owner_only_umask
 
 log = logging.getLogger(__name__)
 # A worker that dies sooner than this after starting is failing to start, not crashing: after
@@ -165,10 +166,15 @@ def _worker_main(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
     """One worker: its own listening socket on the shared port, one uvicorn server."""
     import uvicorn
 
+    owner_only_umask()  # inherited from the supervisor already; a worker's start says so too
     # Out of the supervisor's process group: a terminal's Ctrl-C then reaches the supervisor
     # alone, which stops each worker with one SIGTERM (a second signal would make uvicorn
     # drop its open requests instead of finishing them).
     os.setpgrp()
-    sock = reuseport_socket(host, port, listen=True)
+    # Bound, not listening: asyncio's create_server calls listen() when uvicorn starts serving,
+    # after the app is imported and its lifespan has started. A socket that listened from here
+    # on was given its share of new connections for the seconds the worker took to start (more
+    # on a loaded machine), and they waited there while the other workers were idle.
+    sock = reuseport_socket(host, port, listen=False)
     config = uvicorn.Config("assured_server.app:create_worker_app", factory=True, **uvicorn_options)
     uvicorn.Server(config).run(sockets=[sock])

@@ -49,10 +49,27 @@ def _workers(server: ServerProcess, *, allow_gone: bool = False) -> list[psutil.
     return workers
 
 
+def _listening(server: ServerProcess) -> list[psutil.Process]:
+    """The workers that accept connections: a worker listens only once its app has started."""
+    listening = []
+    for worker in _workers(server):
+        try:
+            sockets = worker.net_connections("tcp")
+        except psutil.Error:
+            continue
+        if any(s.status == psutil.CONN_LISTEN and s.laddr.port == server.port for s in sockets):
+            listening.append(worker)
+    return listening
+
+
 def _requests_counted(text: str) -> int:
-    """``GET /healthz`` answered with 200, as the metrics count them."""
+    """``GET /readyz`` answered with 200, as the metrics count them.
+
+    Not ``/healthz``: ``ServerProcess.start`` polls that with a one-second timeout, and a poll it
+    gave up on may still be answered (and counted) after the test took its first count.
+    """
     pattern = re.compile(
-        r'^assured_http_request_duration_seconds_count\{method="GET",route="/healthz",'
+        r'^assured_http_request_duration_seconds_count\{method="GET",route="/readyz",'
         r'status="200"\} ([0-9.e+]+)$',
         re.MULTILINE,
     )
@@ -62,16 +79,16 @@ def _requests_counted(text: str) -> int:
 def test_every_worker_serves_and_metrics_add_up_whichever_worker_answers(
     workers_server: ServerProcess,
 ) -> None:
-    wait_until(lambda: len(_workers(workers_server)) == WORKERS, timeout=30)
+    # Both must be listening before the requests: a worker still starting takes no connection.
+    wait_until(lambda: len(_listening(workers_server)) == WORKERS, timeout=60)
     pids = {w.pid for w in _workers(workers_server)}
-    url = f"{workers_server.base_url}/healthz"
-    with httpx.Client(timeout=10) as client:
-        served = _requests_counted(client.get(f"{workers_server.base_url}/metrics").text)
+    url = f"{workers_server.base_url}/readyz"
+    served = 0
     # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections
     # by their addresses: over 40 new connections, both workers answer some (a miss has odds
     # of 2 in 2**40).
     for _ in range(40):
-        with httpx.Client(timeout=10) as client:  # a new connection (a new port) each time
+        with httpx.Client(timeout=30) as client:  # a new connection (a new port) each time
             assert client.get(url).status_code == 200
         served += 1
     metrics_dir = workers_server.data_dir / "run" / "metrics"
@@ -79,7 +96,7 @@ def test_every_worker_serves_and_metrics_add_up_whichever_worker_answers(
     assert pids <= recorded_by, "every worker answered and recorded requests"
     # Each scrape is answered by one worker or the other; every one must see all requests.
     for _ in range(10):
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=30) as client:
             text = client.get(f"{workers_server.base_url}/metrics").text
         assert _requests_counted(text) == served
 

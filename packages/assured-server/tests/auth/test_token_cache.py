@@ -12,6 +12,10 @@ import pytest
 from assured_server.auth.tokens import LEEWAY, InvalidToken, TokenService
 from assured_server.config import Settings, with_generated_secrets
 
+# Ids as the server issues them (UUIDs): a token with any other sub or acct is refused.
+SUBJECT = "01a25190-0000-7000-8000-000000000001"
+ACCOUNT = "01a25190-0000-7000-8000-000000000002"
+
 
 def _service(tmp_path: Path) -> tuple[TokenService, Settings]:
     settings = with_generated_secrets(Settings(data_dir=tmp_path))
@@ -23,8 +27,8 @@ def _token(settings: Settings, *, exp: float, typ: str = "access") -> str:
     claims = {
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
-        "sub": "key-1",
-        "acct": "acct-1",
+        "sub": SUBJECT,
+        "acct": ACCOUNT,
         "scope": "files:read",
         "typ": typ,
         "iat": int(now) - 60,
@@ -40,7 +44,7 @@ def test_a_cached_token_is_refused_once_it_expires(tmp_path: Path) -> None:
     # Past its exp but inside the leeway for about one more second.
     exp = int(time.time()) - int(LEEWAY.total_seconds()) + 1
     token = _token(settings, exp=exp)
-    assert service.verify(token, "access").subject == "key-1"
+    assert service.verify(token, "access").subject == SUBJECT
     deadline = time.monotonic() + 5
     while time.time() < exp + LEEWAY.total_seconds() + 0.05:
         assert time.monotonic() < deadline
@@ -56,7 +60,7 @@ def test_a_cached_access_token_is_not_accepted_as_a_refresh_token(tmp_path: Path
     with pytest.raises(InvalidToken, match="refresh"):
         service.verify(token, "refresh")
     # And it still works as what it is.
-    assert service.verify(token, "access").account_id == "acct-1"
+    assert service.verify(token, "access").account_id == ACCOUNT
 
 
 def test_a_token_that_fails_is_never_remembered(tmp_path: Path) -> None:
@@ -66,4 +70,4 @@ def test_a_token_that_fails_is_never_remembered(tmp_path: Path) -> None:
     for _ in range(2):
         with pytest.raises(InvalidToken):
             service.verify(forged, "access")
-    assert service.verify(good, "access").subject == "key-1"
+    assert service.verify(good, "access").subject == SUBJECT

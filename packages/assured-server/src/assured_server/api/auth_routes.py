@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from assured_server.api.body import StrictBody, documented, read_json
+from assured_server.api.body import NoNul, StrictBody, documented, read_json
 from assured_server.api.deps import services
+from assured_server.api.responses import NoStoreJSONResponse
 from assured_server.auth import accounts
 from assured_server.auth.password_pool import PasswordPoolFull
 from assured_server.auth.throttle import Throttled, client_address
@@ -24,7 +26,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 class TokenRequest(StrictBody):
     """Either a username and password or an API key."""
 
-    username: str | None = Field(default=None, max_length=150)
+    username: Annotated[str, StringConstraints(max_length=150), NoNul] | None = None
     password: str | None = Field(default=None, max_length=1024)
     api_key: str | None = Field(default=None, max_length=256)
 
@@ -43,6 +45,7 @@ def _bad_credentials() -> ApiError:
     "/token/",
     summary="Exchange credentials for an access and a refresh token",
     openapi_extra=documented(TokenRequest),
+    response_class=NoStoreJSONResponse,
 )
 async def obtain_token(request: Request) -> dict[str, object]:
     """``{"username","password"}`` or ``{"api_key"}`` → access and refresh tokens.
@@ -138,6 +141,7 @@ async def _verified_refresh(request: Request) -> Claims:
     "/token/refresh/",
     summary="A new access token for a refresh token",
     openapi_extra=documented(RefreshRequest),
+    response_class=NoStoreJSONResponse,
 )
 async def refresh_token(request: Request) -> dict[str, object]:
     """``{"refresh"}`` → a new access token, unless revoked or its subject is gone."""

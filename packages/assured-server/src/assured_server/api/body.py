@@ -24,6 +24,22 @@ def _not_blank(value: str) -> str:
 RequiredStr = Annotated[str, AfterValidator(_not_blank)]
 
 
+def no_nul(value: str) -> str:
+    """Refuse NUL in text that is stored or looked up as sent.
+
+    PostgreSQL text cannot hold NUL (such an insert failed with a 500), and no name or
+    description has one; Django REST Framework's CharField refuses it too. Fields with rules of
+    their own (file names, content types, URIs) answer their own error codes instead.
+    """
+    if "\x00" in value:
+        raise PydanticCustomError("string_nul", "must not contain NUL characters")
+    return value
+
+
+# :func:`no_nul` as the last part of an ``Annotated`` string (after its length limit).
+NoNul = AfterValidator(no_nul)
+
+
 class StrictBody(BaseModel):
     """Base of request bodies: unknown fields refused, JSON types never coerced."""
 
@@ -83,6 +99,9 @@ def to_api_error(exc: ValidationError, model: type[BaseModel]) -> ApiError:
         return invalid("The request body must be a JSON object.")
     field = _field_name(first_error["loc"])
     if kind == "extra_forbidden":
+        # ``field`` names a field; a key "" has no name to give (the body is still refused).
+        if not field:
+            return invalid("Unknown field with an empty name.")
         return invalid(f"Unknown field: {field}.", field=field)
     if kind == "string_too_long":
         limit = (first_error.get("ctx") or {}).get("max_length")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import Field
+from pydantic import StringConstraints
 
 from assured_server.api import idempotency
-from assured_server.api.body import RequiredStr, StrictBody, documented, parse_json
+from assured_server.api.body import NoNul, RequiredStr, StrictBody, documented, parse_json
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.idempotency import Finish
-from assured_server.api.query import int_param, one_of_param, uuid_param
+from assured_server.api.query import int_param, one_of_param, text_param, uuid_param
+from assured_server.api.responses import NO_STORE, NoStoreJSONResponse
 from assured_server.auth.scopes import FILES_READ, FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
@@ -34,14 +35,19 @@ Caller = Annotated[Principal, Depends(principal)]
 DEFAULT_EXPIRATION = "60d"
 
 
+# Free text kept as sent, within its limit (characters) and without NUL.
+Description = Annotated[str, StringConstraints(max_length=1000), NoNul]
+BusinessTag = Annotated[str, StringConstraints(max_length=100), NoNul]
+
+
 class CreateUpload(StrictBody):
     """Body of ``POST /v3/accounts/{accountId}/files``."""
 
     fileName: RequiredStr  # noqa: N815 - the wire name
     contentType: RequiredStr  # noqa: N815
-    description: str | None = Field(default=None, max_length=1000)
-    businessProcess: str | None = Field(default=None, max_length=100)  # noqa: N815
-    businessProcessAction: str | None = Field(default=None, max_length=100)  # noqa: N815
+    description: Description | None = None
+    businessProcess: BusinessTag | None = None  # noqa: N815
+    businessProcessAction: BusinessTag | None = None  # noqa: N815
     expiration: str | None = None
 
 
@@ -73,7 +79,8 @@ async def create_upload(account_id: str, request: Request, who: Caller) -> Respo
         )
         return 201, await _create(svc, who, body, name, content_type.name, expires_in, finish)
 
-    return await idempotency.run_json(svc, request, who.account_id, create)
+    # The response holds a signed POST policy: a credential for the upload.
+    return await idempotency.run_json(svc, request, who.account_id, create, headers=NO_STORE)
 
 
 async def _create(
@@ -136,7 +143,7 @@ async def list_account_files(account_id: str, request: Request, who: Caller) -> 
     status = one_of_param(params, "status", STATUSES)
     limit = int_param(params, "limit", default=50, minimum=1, maximum=200)
     cursor = uuid_param(params, "cursor")
-    business_process = params.get("businessProcess")
+    business_process = text_param(params, "businessProcess")
     now = utcnow()
     async with svc.db.read() as session:
         rows = await list_files(
@@ -188,7 +195,11 @@ async def complete(account_id: str, file_id: str, request: Request, who: Caller)
     return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
 
 
-@router.get("/{file_id}/download-url", summary="A short-lived download URL")
+@router.get(
+    "/{file_id}/download-url",
+    summary="A short-lived download URL",
+    response_class=NoStoreJSONResponse,
+)
 async def get_download_url(
     account_id: str, file_id: str, request: Request, who: Caller
 ) -> dict[str, Any]:

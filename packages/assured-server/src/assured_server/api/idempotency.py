@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import anyio
 from fastapi import Request
+from pydantic_core import from_json
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
@@ -49,11 +50,16 @@ def key_of(request: Request) -> str | None:
 
 
 def json_fingerprint(raw: bytes) -> str:
-    """Digest of a JSON body as a value: key order and white space do not change it."""
+    """Digest of a JSON body as a value: key order and white space do not change it.
+
+    Parsed by pydantic-core, the parser that validates the body: it refuses nesting past a
+    fixed depth, where the standard library's recursive parser ran out of stack on a body of
+    ``[`` (a 500). What it cannot parse is digested as bytes (the body is refused anyway).
+    """
     try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(from_json(raw), sort_keys=True, separators=(",", ":"))
         data = b"json:" + canonical.encode()
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         data = b"raw:" + raw
     return hashlib.sha256(data).hexdigest()
 
@@ -74,8 +80,8 @@ class Guard:
         """Whether an earlier request with this key already finished."""
         return self.stored is not None
 
-    def replay(self, fingerprint: str) -> Response:
-        """The stored response if this is the same request, else 409."""
+    def replay(self, fingerprint: str, headers: Mapping[str, str] | None = None) -> Response:
+        """The stored response (with ``headers``) if this is the same request, else 409."""
         stored = self.stored
         assert stored is not None  # noqa: S101 - only called for repeats
         if stored.fingerprint != fingerprint:
@@ -84,7 +90,7 @@ class Guard:
             (stored.response_body or "").encode(),
             status_code=stored.response_status or 200,
             media_type="application/json",
-            headers={"Idempotent-Replayed": "true"},
+            headers={**(headers or {}), "Idempotent-Replayed": "true"},
         )
 
     async def record(self, tx: Transaction, fingerprint: str, status: int, body: Any) -> None:
@@ -192,21 +198,30 @@ Create = Callable[[bytes, Finish | None], Awaitable[tuple[int, Any]]]
 """``create(raw_body, finish)`` → ``(status, body)``; ``finish`` is ``None`` without a key."""
 
 
-async def run_json(svc: Services, request: Request, account_id: str, create: Create) -> Response:
+async def run_json(
+    svc: Services,
+    request: Request,
+    account_id: str,
+    create: Create,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """Run a JSON create endpoint under its ``Idempotency-Key`` (if any); returns the response.
 
     The key is claimed before the body is read: the request counts as running from its
     headers. ``create`` gets the raw body (at most :data:`~assured_server.api.body.MAX_JSON_BYTES`).
+    ``headers`` go on the response, first or replayed (e.g. ``Cache-Control: no-store``).
     """
+    headers = headers or {}
     guard = await begin(svc, request, account_id)
     if guard is None:
         status, body = await create(await read_raw(request), None)
-        return _json(status, body)
+        return _json(status, body, headers)
     try:
         raw = await read_raw(request)
         fingerprint = json_fingerprint(raw)
         if guard.is_repeat:
-            return guard.replay(fingerprint)
+            return guard.replay(fingerprint, headers)
         finish = Finish(guard, fingerprint)
         status, body = await create(raw, finish)
         if not finish.called:
@@ -216,7 +231,7 @@ async def run_json(svc: Services, request: Request, account_id: str, create: Cre
         if not guard.is_repeat:
             await guard.abandon()
         raise
-    return _json(status, body)
+    return _json(status, body, headers)
 
 
 def render(body: Any) -> bytes:
@@ -226,5 +241,7 @@ def render(body: Any) -> bytes:
     ).encode("utf-8")
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(render(body), status_code=status, media_type="application/json")
+def _json(status: int, body: Any, headers: Mapping[str, str]) -> Response:
+    return Response(
+        render(body), status_code=status, media_type="application/json", headers=dict(headers)
+    )

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from assured_server.api.body import RequiredStr, StrictBody, read_json
 from assured_server.api.deps import Principal, principal, services
+from assured_server.api.responses import NoStoreJSONResponse
 from assured_server.auth.scopes import FILES_READ
 from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
@@ -29,7 +30,11 @@ class PresignRequest(StrictBody):
     expires_in: int | None = Field(default=None, ge=1, le=MAX_DOWNLOAD_URL_SECONDS)
 
 
-@router.post("/presign/", summary="A short-lived download URL for an s3:// file URI")
+@router.post(
+    "/presign/",
+    summary="A short-lived download URL for an s3:// file URI",
+    response_class=NoStoreJSONResponse,
+)
 async def presign(request: Request, who: Caller) -> dict[str, Any]:
     """``{"file_url", "expires_in"?}`` → ``{"url", "expires_at"}``, never past the file's expiry."""
     who.require(FILES_READ)

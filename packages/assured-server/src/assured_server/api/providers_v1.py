@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 
 from assured_server.api import idempotency
-from assured_server.api.body import RequiredStr, StrictBody, parse_json, read_raw
+from assured_server.api.body import NoNul, RequiredStr, StrictBody, parse_json, read_raw
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.idempotency import Finish
 from assured_server.api.pagination import page_request, paginated
@@ -76,11 +76,14 @@ def _optional_not_blank(value: str) -> str:
 
 # RequiredStr's blank check, placed after the length limit so that an overlong value reads as
 # too long rather than as some other invalid value.
-Name = Annotated[str, StringConstraints(max_length=NAME_MAX), AfterValidator(_not_blank)]
+Name = Annotated[str, StringConstraints(max_length=NAME_MAX), AfterValidator(_not_blank), NoNul]
 Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX), AfterValidator(_email)]
 Npi = Annotated[str, AfterValidator(_npi)]
 Specialty = Annotated[
-    str, StringConstraints(max_length=SPECIALTY_MAX), AfterValidator(_optional_not_blank)
+    str,
+    StringConstraints(max_length=SPECIALTY_MAX),
+    AfterValidator(_optional_not_blank),
+    NoNul,
 ]
 
 
@@ -109,10 +112,16 @@ class DocumentCreate(StrictBody):
 
     provider: RequiredStr
     document_name: Annotated[
-        str, StringConstraints(max_length=DOCUMENT_NAME_MAX), AfterValidator(_not_blank)
+        str,
+        StringConstraints(max_length=DOCUMENT_NAME_MAX),
+        AfterValidator(_not_blank),
+        NoNul,
     ]
     document_type: Annotated[
-        str, StringConstraints(max_length=DOCUMENT_TYPE_MAX), AfterValidator(_not_blank)
+        str,
+        StringConstraints(max_length=DOCUMENT_TYPE_MAX),
+        AfterValidator(_not_blank),
+        NoNul,
     ]
     document_url: RequiredStr
 

@@ -51,3 +51,14 @@ def one_of_param(params: QueryParams, name: str, allowed: Iterable[str]) -> str 
     if raw not in choices:
         raise invalid(f"Query parameter '{name}' must be one of: {', '.join(choices)}.", field=name)
     return raw
+
+
+def text_param(params: QueryParams, name: str) -> str | None:
+    """Free text compared as sent (a filter), or ``None`` when absent; NUL is refused.
+
+    PostgreSQL cannot compare a string that holds NUL (the query failed: a 500).
+    """
+    raw = _single(params, name)
+    if raw is not None and "\x00" in raw:
+        raise invalid(f"Query parameter '{name}' must not contain NUL characters.", field=name)
+    return raw

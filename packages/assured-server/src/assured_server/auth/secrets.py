@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from assured_server.clock import is_uuid
+
 _HASHER = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
@@ -54,7 +56,8 @@ def split_api_key(value: str) -> tuple[str, str] | None:
     if not value.startswith(API_KEY_PREFIX):
         return None
     key_id, sep, secret = value[len(API_KEY_PREFIX) :].partition("_")
-    if not sep or len(key_id) != 36 or not secret or len(secret) > 128:
+    # Key ids are UUIDs: anything else (a NUL, which PostgreSQL refuses to compare) is no key.
+    if not sep or not is_uuid(key_id) or not secret or len(secret) > 128:
         return None
     return key_id, secret
 

@@ -6,12 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 
 from assured_server.auth.secrets import API_KEY_PREFIX
+from assured_server.clock import is_uuid
 from assured_server.config import Settings
 
 LEEWAY = timedelta(seconds=30)
@@ -24,6 +25,12 @@ API_KEY_AS_BEARER = (
     "This is an API key, not an access token: exchange it at POST /api/v1/auth/token/ with "
     '{"api_key": "<your key>"} and send the "access" token of the answer.'
 )
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# PyJWT compares times as int(value), which takes numeric strings, booleans and 10**30; what
+# it lets through must still become a datetime (and one with room for the leeway).
+LATEST_NUMERIC_DATE = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+# The column revocations are kept in (and more than the 32 hex digits issued).
+MAX_JTI_LENGTH = 64
 
 
 class InvalidToken(Exception):
@@ -143,18 +150,26 @@ class TokenService:
             raise InvalidToken("The token is invalid.") from exc
         if payload.get("typ") != expected_type:
             raise InvalidToken(f"A {expected_type} token is required.")
+        for name in TIME_CLAIMS:
+            if not _is_numeric_date(payload[name]):
+                raise InvalidToken("The token's times are invalid.")
         subject, account, scope = payload.get("sub"), payload.get("acct"), payload.get("scope")
-        if not all(isinstance(v, str) and v for v in (subject, account)) or not isinstance(
-            scope, str
+        jti = payload["jti"]
+        if not (
+            _is_id(subject)
+            and _is_id(account)
+            and isinstance(scope, str)
+            and isinstance(jti, str)
+            and 0 < len(jti) <= MAX_JTI_LENGTH
         ):
-            raise InvalidToken("The token is missing claims.")
+            raise InvalidToken("The token's claims are invalid.")
         return Claims(
-            subject=str(subject),
-            account_id=str(account),
+            subject=subject,
+            account_id=account,
             scopes=frozenset(scope.split()),
             token_type=expected_type,
-            jti=str(payload["jti"]),
-            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            jti=jti,
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
         )
 
     def _encode(self, subject: str, account_id: str, scopes: str, typ: str, ttl: int) -> str:
@@ -173,6 +188,18 @@ class TokenService:
         }
         headers = {"kid": self._kid} if self._kid and self._algorithm != "HS256" else None
         return jwt.encode(payload, self._signing_key, algorithm=self._algorithm, headers=headers)
+
+
+def _is_numeric_date(value: object) -> bool:
+    """A JSON number of seconds since 1970 (RFC 7519 2) that a datetime can hold."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value <= LATEST_NUMERIC_DATE  # NaN fails both comparisons
+
+
+def _is_id(value: object) -> TypeGuard[str]:
+    """An id of ours (``sub``, ``acct``): the server issues UUIDs only."""
+    return isinstance(value, str) and is_uuid(value)
 
 
 def _load_public_keys(directory: Path) -> dict[str | None, Any]:

@@ -47,7 +47,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
-        sqlite_file = _sqlite_file(url) if self.is_sqlite else None
+        sqlite_file = sqlite_file_of(url) if self.is_sqlite else None
         if sqlite_file is not None:
             # SQLite runs on the event loop, waiting in threads only (see sqlite_loop).
             kwargs["async_creator"] = loop_connector(sqlite_file)
@@ -242,7 +242,7 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file_of(url: str) -> str | None:
     """The database file of a SQLite URL; ``None`` for memory or URI-style databases."""
     parsed = make_url(url)
     database = parsed.database
