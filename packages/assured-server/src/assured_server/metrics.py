@@ -32,6 +32,13 @@ UPLOADS = Counter(
 SWEPT = Counter(
     "assured_swept_files", "Files the sweeper changed, by action.", ["action"], registry=REGISTRY
 )
+EDGE_CLOSES = Counter(
+    "assured_http_edge_closes",
+    "Client connections the HTTP edge closed or refused, by reason (idle, header_timeout, "
+    "body_timeout, write_timeout, evicted, refused, headers_too_large, url_too_long, malformed).",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from assured_server.config import Settings
 from assured_server.metrics import MULTIPROC_ENV
+from assured_server.serving.options import EdgeOptions
 
 log = logging.getLogger(__name__)
 # A worker that dies sooner than this after starting is failing to start, not crashing: after
@@ -66,7 +67,7 @@ def reuseport_socket(host: str, port: int, *, listen: bool) -> socket.socket:
     return sock
 
 
-def run_workers(settings: Settings, uvicorn_options: dict[str, Any]) -> int:
+def run_workers(settings: Settings) -> int:
     """Supervise ``settings.workers`` workers until SIGTERM/SIGINT; return an exit code."""
     reserved = reuseport_socket(settings.host, settings.port, listen=False)
     port = int(reserved.getsockname()[1])
@@ -85,7 +86,7 @@ def run_workers(settings: Settings, uvicorn_options: dict[str, Any]) -> int:
             MULTIPROC_ENV: str(metrics_dir),
         }
     )
-    supervisor = _Supervisor(settings, port, uvicorn_options)
+    supervisor = _Supervisor(settings, port)
     try:
         return supervisor.run()
     finally:
@@ -93,9 +94,17 @@ def run_workers(settings: Settings, uvicorn_options: dict[str, Any]) -> int:
 
 
 class _Supervisor:
-    def __init__(self, settings: Settings, port: int, uvicorn_options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, port: int) -> None:
+        from assured_server.serving.server import uvicorn_options
+
         self._settings = settings
-        self._args = (settings.host, port, uvicorn_options)
+        self._args = (
+            settings.host,
+            port,
+            uvicorn_options(settings),
+            EdgeOptions.from_settings(settings),
+            settings.log_level,
+        )
         self._context = multiprocessing.get_context("spawn")
         self._stop = threading.Event()
         self._workers: list[tuple[BaseProcess, float]] = []
@@ -161,14 +170,27 @@ class _Supervisor:
                 process.join()
 
 
-def _worker_main(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
+def _worker_main(
+    host: str,
+    port: int,
+    uvicorn_options: dict[str, Any],
+    edge_options: EdgeOptions,
+    log_level: str,
+) -> None:
     """One worker: its own listening socket on the shared port, one uvicorn server."""
-    import uvicorn
+    from assured_server import logs
+    from assured_server.serving import server
+
+    logs.configure(log_level)  # the edge logs before uvicorn builds the app
 
     # Out of the supervisor's process group: a terminal's Ctrl-C then reaches the supervisor
     # alone, which stops each worker with one SIGTERM (a second signal would make uvicorn
     # drop its open requests instead of finishing them).
     os.setpgrp()
     sock = reuseport_socket(host, port, listen=True)
-    config = uvicorn.Config("assured_server.app:create_worker_app", factory=True, **uvicorn_options)
-    uvicorn.Server(config).run(sockets=[sock])
+    server.run(
+        "assured_server.app:create_worker_app",
+        edge_options,
+        {"factory": True, **uvicorn_options},
+        sockets=[sock],
+    )
