@@ -145,6 +145,36 @@ def test_a_url_over_8_kib_is_a_json_400(server: ServerProcess) -> None:
     assert response.headers["connection"] == "close"
 
 
+def test_an_endless_trailer_after_a_chunked_body_is_cut_off(server: ServerProcess) -> None:
+    process = psutil.Process(server.proc.pid)  # type: ignore[union-attr]
+    before = process.memory_info().rss
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/v1/auth/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer: "
+        )
+        sent = 0
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            while sent < 64 * MIB:
+                sock.sendall(b"t" * (64 << 10))
+                sent += 64 << 10
+    assert sent < 16 * MIB, f"{sent} bytes of trailer were taken"
+    assert process.memory_info().rss - before < 30 * MIB
+    assert exchange(server, get()).status == 200
+
+
+def test_chunked_bodies_with_small_trailers_are_served(server: ServerProcess) -> None:
+    body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (b'{"api_key"', b': "nope"}'))
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/v1/auth/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + body + b"0\r\nX-T: 1\r\n\r\n"
+        )
+        assert read_response(sock).status == 401  # parsed whole: a wrong key
+        sock.sendall(get())
+        assert read_response(sock).status == 200
+
+
 def test_a_malformed_request_is_a_json_400_not_text(server: ServerProcess) -> None:
     response = exchange(server, b"GET /healthz HTTP/1.1\nHost: x\n\n")
     assert_error(response, 400, "INVALID_REQUEST")

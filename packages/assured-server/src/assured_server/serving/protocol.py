@@ -20,6 +20,9 @@ calling uvicorn's own, and adds:
   ``on_response_complete``) note which deadline applies and tell the ``ConnectionLedger``
   whether the connection has a request in the app (then it is never evicted).
 - ``send_400_response``: the contract's JSON error instead of uvicorn's text/plain one.
+- the chunk callbacks and ``on_body``: a chunked body's trailer fields are headers too, which
+  httptools accumulates just the same; reads that carry nothing but trailer bytes (after the
+  last chunk's header, no body data, no other chunk) are counted against ``HEADERS_BUDGET``.
 
 The methods called for every request call uvicorn's by name, not through ``super()``: that
 is a fifth of the whole overhead of this class (0.5 of 2 µs a request, measured in-process).
@@ -36,7 +39,6 @@ counted from the next chunk on: at most one read (256 KiB) more than the budget,
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any, ClassVar
 
@@ -44,52 +46,15 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from assured_server.errors import ApiError, ErrorCode, invalid
-from assured_server.metrics import EDGE_CLOSES
+from assured_server.errors import ApiError
+from assured_server.serving.edge import Edge
 from assured_server.serving.head_guard import HeadGuard, Verdict
-from assured_server.serving.ledger import ConnectionLedger
-from assured_server.serving.options import EdgeOptions
-from assured_server.serving.process import ThrottledLog
-from assured_server.serving.responses import raw_error
+from assured_server.serving.limits import HEADERS_BUDGET
+from assured_server.serving.responses import TOO_MANY_CONNECTIONS, raw_error, refusal
 
 _now = time.monotonic  # the clock of asyncio's call_at
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1 << 20
-
-
-_REFUSED = ApiError(
-    ErrorCode.SERVICE_UNAVAILABLE, "The server has too many open connections; retry later."
-)
-
-
-def _refusal(verdict: Verdict) -> ApiError:
-    if verdict is Verdict.HEADERS_TOO_LARGE:
-        return ApiError(
-            ErrorCode.HEADERS_TOO_LARGE,
-            "The request headers are too large (8 KiB for one header, 32 KiB for all).",
-        )
-    if verdict is Verdict.URL_TOO_LONG:
-        return invalid("The request line is longer than 8 KiB.")
-    return invalid("The request is not valid HTTP/1.1.")
-
-
-class Edge:
-    """What the connections of one server process share: options, ledger, throttled logs."""
-
-    def __init__(self, options: EdgeOptions, cap: int) -> None:
-        self.options = options
-        self.ledger = ConnectionLedger(cap)
-        self._logs: dict[str, ThrottledLog] = {}
-
-    def closed(self, reason: str) -> None:
-        """Count (and log, at most once a second per reason) a connection closed by the edge."""
-        EDGE_CLOSES.labels(reason).inc()
-        if reason == "idle":  # every keep-alive connection ends so
-            return
-        throttled = self._logs.get(reason)
-        if throttled is None:
-            throttled = self._logs[reason] = ThrottledLog(logging.WARNING)
-        throttled("closed a client connection: %s", reason)
 
 
 class EdgeProtocol(HttpToolsProtocol):
@@ -118,6 +83,10 @@ class EdgeProtocol(HttpToolsProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._linger_until: float | None = None
         self._discarded = 0
+        self._chunk_open = False
+        """A chunk's header was parsed, and neither its data nor its end since."""
+        self._chunk_headers = 0
+        self._trailer_bytes = 0
 
     # --- connection ------------------------------------------------------------------------
 
@@ -130,7 +99,7 @@ class EdgeProtocol(HttpToolsProtocol):
         if not self.edge.ledger.admit(self):
             self.edge.closed("refused")
             # No lingering: at the cap, the descriptor is what must be given back.
-            self.transport.write(raw_error(_REFUSED))
+            self.transport.write(raw_error(TOO_MANY_CONNECTIONS))
             self._close()
             return
         self._arm(now)
@@ -165,14 +134,23 @@ class EdgeProtocol(HttpToolsProtocol):
             verdict = self._guard.feed(data)
             if verdict is not None:
                 self.edge.closed(verdict.value)
-                self._refuse(_refusal(verdict))
+                self._refuse(refusal(verdict))
                 return
+        elif self._chunk_open:
+            chunks = self._chunk_headers
+            HttpToolsProtocol.data_received(self, data)
+            if self._chunk_open and self._chunk_headers == chunks:  # all of it trailer fields
+                self._trailer_bytes += len(data)
+                if self._trailer_bytes > HEADERS_BUDGET:  # the request is the app's: no answer
+                    self.edge.closed(Verdict.HEADERS_TOO_LARGE.value)
+                    self._close()
+            return
         HttpToolsProtocol.data_received(self, data)
 
     def send_400_response(self, msg: str) -> None:  # noqa: ARG002 - uvicorn's signature
         """A request the parser refuses: the contract's JSON error, then close."""
         self.edge.closed("malformed")
-        self._refuse(_refusal(Verdict.MALFORMED))
+        self._refuse(refusal(Verdict.MALFORMED))
 
     def pause_writing(self) -> None:
         """The client reads slower than we write: its time to read starts now."""
@@ -191,6 +169,21 @@ class EdgeProtocol(HttpToolsProtocol):
         HttpToolsProtocol.on_headers_complete(self)
         self._head_mode = False
         self.edge.ledger.running(self)
+
+    def on_body(self, body: bytes) -> None:
+        """Body data: whatever chunk it belongs to is not the trailer."""
+        self._chunk_open = False
+        HttpToolsProtocol.on_body(self, body)
+
+    def on_chunk_header(self) -> None:
+        """A chunk's size line: its data, or (after the last one) trailer fields, follow."""
+        self._chunk_open = True
+        self._chunk_headers += 1
+        self._trailer_bytes = 0
+
+    def on_chunk_complete(self) -> None:
+        """A chunk ended (the last one: after its trailer fields)."""
+        self._chunk_open = False
 
     def on_message_complete(self) -> None:
         """The body is whole: whatever comes next is the head of another request."""

@@ -11,7 +11,24 @@ import json
 import uuid
 from http import HTTPStatus
 
-from assured_server.errors import ApiError
+from assured_server.errors import ApiError, ErrorCode, invalid
+from assured_server.serving.head_guard import Verdict
+
+TOO_MANY_CONNECTIONS = ApiError(
+    ErrorCode.SERVICE_UNAVAILABLE, "The server has too many open connections; retry later."
+)
+
+
+def refusal(verdict: Verdict) -> ApiError:
+    """The error a head refused by the guard (or the parser: ``MALFORMED``) is answered with."""
+    if verdict is Verdict.HEADERS_TOO_LARGE:
+        return ApiError(
+            ErrorCode.HEADERS_TOO_LARGE,
+            "The request headers are too large (8 KiB for one header, 32 KiB for all).",
+        )
+    if verdict is Verdict.URL_TOO_LONG:
+        return invalid("The request line is longer than 8 KiB.")
+    return invalid("The request is not valid HTTP/1.1.")
 
 
 def raw_error(error: ApiError) -> bytes:

@@ -9,10 +9,11 @@ from typing import Any
 import uvicorn
 
 from assured_server.config import Settings
+from assured_server.serving.edge import Edge
 from assured_server.serving.ledger import connection_cap
 from assured_server.serving.options import EdgeOptions
 from assured_server.serving.process import AcceptErrorLog, log, raise_open_file_limit
-from assured_server.serving.protocol import Edge, protocol_class
+from assured_server.serving.protocol import protocol_class
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
