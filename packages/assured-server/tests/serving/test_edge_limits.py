@@ -12,6 +12,7 @@ import psutil
 import pytest
 from edge_support import RawResponse, connect, read_response, running_server, serving_processes
 
+from assured_server.serving.protocol import MAX_PIPELINED
 from assured_server.testing import ServerProcess
 
 MIB = 1 << 20
@@ -173,6 +174,40 @@ def test_chunked_bodies_with_small_trailers_are_served(server: ServerProcess) ->
         assert read_response(sock).status == 401  # parsed whole: a wrong key
         sock.sendall(get())
         assert read_response(sock).status == 200
+
+
+def _answers_until_closed(sock: socket.socket) -> int:
+    data = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.count(b"HTTP/1.1 ")
+
+
+def test_pipelined_requests_are_answered_in_order_up_to_a_bound(server: ServerProcess) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"".join(get(f"/healthz?n={i}") for i in range(10)))
+        for _ in range(10):
+            assert read_response(sock).status == 200
+    process = psutil.Process(server.proc.pid)  # type: ignore[union-attr]
+    before = process.memory_info().rss
+    flood = [connect(server, timeout=60) for _ in range(20)]
+    try:
+        for sock in flood:  # thousands of tiny requests in one read each
+            sock.sendall(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" * 8000)
+        answers = [_answers_until_closed(sock) for sock in flood]
+    finally:
+        for sock in flood:
+            sock.close()
+    assert max(answers) <= MAX_PIPELINED + 2, answers
+    assert process.memory_info().rss - before < 30 * MIB
+    assert exchange(server, get()).status == 200
 
 
 def test_a_malformed_request_is_a_json_400_not_text(server: ServerProcess) -> None:

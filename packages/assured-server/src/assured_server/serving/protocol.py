@@ -20,6 +20,10 @@ calling uvicorn's own, and adds:
   ``on_response_complete``) note which deadline applies and tell the ``ConnectionLedger``
   whether the connection has a request in the app (then it is never evicted).
 - ``send_400_response``: the contract's JSON error instead of uvicorn's text/plain one.
+- ``on_headers_complete``: at most ``MAX_PIPELINED`` requests queue behind the one the app
+  answers (HTTP/1.1 pipelining). uvicorn queues them all: one 256 KiB read of tiny requests
+  is thousands of queued requests of a few KiB each (20 connections took 350 MiB). The next
+  one aborts the parse, and the connection is closed.
 - the chunk callbacks and ``on_body``: a chunked body's trailer fields are headers too, which
   httptools accumulates just the same; reads that carry nothing but trailer bytes (after the
   last chunk's header, no body data, no other chunk) are counted against ``HEADERS_BUDGET``.
@@ -55,6 +59,11 @@ from assured_server.serving.responses import TOO_MANY_CONNECTIONS, raw_error, re
 _now = time.monotonic  # the clock of asyncio's call_at
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1 << 20
+MAX_PIPELINED = 32
+
+
+class _PipelineTooDeep(Exception):
+    """Raised in a parser callback: httptools then stops parsing the read (a parser error)."""
 
 
 class EdgeProtocol(HttpToolsProtocol):
@@ -87,6 +96,7 @@ class EdgeProtocol(HttpToolsProtocol):
         """A chunk's header was parsed, and neither its data nor its end since."""
         self._chunk_headers = 0
         self._trailer_bytes = 0
+        self._too_deep = False
 
     # --- connection ------------------------------------------------------------------------
 
@@ -149,7 +159,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:  # noqa: ARG002 - uvicorn's signature
         """A request the parser refuses: the contract's JSON error, then close."""
-        self.edge.closed("malformed")
+        self.edge.closed("pipelined" if self._too_deep else "malformed")
         self._refuse(refusal(Verdict.MALFORMED))
 
     def pause_writing(self) -> None:
@@ -166,6 +176,9 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         """The head is whole: the request goes to the app, and the connection is not evicted."""
+        if len(self.pipeline) >= MAX_PIPELINED:
+            self._too_deep = True
+            raise _PipelineTooDeep
         HttpToolsProtocol.on_headers_complete(self)
         self._head_mode = False
         self.edge.ledger.running(self)
