@@ -211,7 +211,8 @@ class EdgeProtocol(HttpToolsProtocol):
         HttpToolsProtocol.on_response_complete(self)
         # uvicorn has just armed its keep-alive timer; idleness is one of our deadlines.
         self._unset_keepalive_if_required()
-        if not self.transport.is_closing() and self.cycle.response_complete:
+        # One closing after its response may be listed too: evicting it closes it again.
+        if self.cycle.response_complete:
             self._idle_since = _now()
             self.edge.ledger.waiting(self)
 
