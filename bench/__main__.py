@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import api_rate, large_uploads, login_flood, presign, sdk, small_docs, wrk
+from bench import api_rate, large_uploads, login_flood, presign, sdk, slow_clients, small_docs, wrk
 from bench.ceiling_app import CeilingProcess
 from bench.common import MIB, BenchServer
 from bench.deployments import (
@@ -326,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         rows += api_rows(POSTGRES_SEAWEED, cloud_rate)
 
+        say(f"slow clients: {slow_clients.SLOW:,} dribbling heads, four 64 MiB headers")
+        rows += slow_rows(work, notes)
+
     say("SDK: memory while uploading from a path, import time")
     rows += sdk_rows(profile.size)
 
@@ -431,6 +434,36 @@ def login_rows(result: login_flood.LoginFloodResult) -> list[Row]:
             )
         )
     return rows
+
+
+def slow_rows(work: Path, notes: list[str]) -> list[Row]:
+    """Row 8: the server's peak RSS under slow and oversized-header clients."""
+    label = (
+        f"Server peak RSS: {slow_clients.SLOW:,} slow connections dribbling their heads, "
+        f"and four 64 MiB headers at once, {SQLITE_FILESYSTEM}, 1 worker"
+    )
+    why_not = slow_clients.enough_descriptors()
+    if why_not:
+        notes.append(f"Row 8 skipped: {why_not}.")
+        return [Row("8", label, f"skipped: {why_not}", target="< 150 MiB", result="skipped")]
+    result = slow_clients.run(work)
+    ok = (
+        result.peak_mib < 150
+        and result.slow_open == slow_clients.SLOW
+        and result.refused == slow_clients.BIG
+    )
+    return [
+        Row(
+            "8",
+            label,
+            f"{result.peak_mib:.0f} MiB (idle {result.idle_mib:.0f} MiB; "
+            f"{result.slow_open:,} slow connections open at the end; "
+            f"{result.refused} of {slow_clients.BIG} big headers answered 431 after at most "
+            f"{result.sent_mib:.1f} MiB sent)",
+            target=f"< 150 MiB, all {slow_clients.SLOW:,} open, all 4 refused",
+            result=verdict(ok),
+        )
+    ]
 
 
 def sdk_rows(size: int) -> list[Row]:

@@ -60,6 +60,7 @@ def serve(
     """Run the server (migrating the schema first). Defaults: SQLite and files under ./var."""
     from assured_server import logs
     from assured_server.demo import ensure_demo
+    from assured_server.serving.process import raise_open_file_limit
 
     overrides = {
         k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None
@@ -67,6 +68,7 @@ def serve(
     settings = _settings(**overrides)
     logs.configure(settings.log_level)
     tighten(settings)
+    raise_open_file_limit()  # before the workers start: they inherit it
     _migrate_in_child(settings)
     if settings.storage_backend == "filesystem":
         # A killed server leaves its uploads' leases behind; with the files on this machine's
@@ -75,42 +77,24 @@ def serve(
     if demo:
         typer.echo(_run(ensure_demo, settings))
     if settings.workers == 1:
-        import uvicorn
-
         from assured_server.app import create_app
+        from assured_server.serving import server
+        from assured_server.serving.options import EdgeOptions
 
-        config = uvicorn.Config(
+        server.run(
             create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            **_uvicorn_options(settings),
+            EdgeOptions.from_settings(settings),
+            {"host": settings.host, "port": settings.port, **server.uvicorn_options(settings)},
         )
-        uvicorn.Server(config).run()
         return
     from assured_server.workers import WorkerError, run_workers
 
     try:
-        code = run_workers(settings, _uvicorn_options(settings))
+        code = run_workers(settings)
     except WorkerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     raise typer.Exit(code)
-
-
-def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    return {
-        # The standard library's loop: uvloop answered connections unfairly once a process
-        # had 32 or more busy ones (p99 ten times the median, the odd request waiting over a
-        # second; measured with wrk against a bare ASGI app), for no more throughput here.
-        "loop": "asyncio",
-        "http": "httptools",
-        "log_config": None,
-        "access_log": False,
-        "server_header": False,
-        "timeout_graceful_shutdown": int(settings.shutdown_timeout),
-        # Headers are bounded by our own middleware (431); the parser must let them reach it.
-        "h11_max_incomplete_event_size": 256 << 10,
-    }
 
 
 async def _release_leases(settings: Settings) -> None:

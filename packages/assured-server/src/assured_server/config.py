@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_timeout: float = Field(default=10.0, ge=0)
     workers: int = Field(default=1, ge=1, le=64, description="Server processes on one port.")
+    header_timeout: float = Field(default=10.0, gt=0, le=3600)
+    body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    keep_alive_timeout: float = Field(default=5.0, gt=0, le=3600)
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
     @field_validator("max_expiration")
     @classmethod

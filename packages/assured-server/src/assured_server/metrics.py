@@ -35,6 +35,14 @@ SWEPT = Counter(
     ["action"],
     registry=REGISTRY,
 )
+EDGE_CLOSES = Counter(
+    "assured_http_edge_closes",
+    "Client connections the HTTP edge closed or refused, by reason (idle, header_timeout, "
+    "body_timeout, write_timeout, evicted, refused, headers_too_large, url_too_long, malformed, "
+    "pipelined).",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -91,6 +91,8 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    open_file_limits: tuple[int, int] | None = None
+    """The (soft, hard) RLIMIT_NOFILE the server starts with; inherited when None."""
 
     @property
     def base_url(self) -> str:
@@ -108,11 +110,13 @@ class ServerProcess:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}.log"
         log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        limits = self.open_file_limits
         self.proc = subprocess.Popen(  # noqa: S603 - our own entry point
             [_server_bin(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env,
             stdout=log,
             stderr=log,
+            preexec_fn=None if limits is None else lambda: _set_open_files(limits),
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -182,6 +186,12 @@ class ServerProcess:
         )
         response.raise_for_status()
         return str(response.json()["access"])
+
+
+def _set_open_files(limits: tuple[int, int]) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, limits)
 
 
 def _server_bin() -> str:

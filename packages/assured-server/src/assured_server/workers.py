@@ -29,6 +29,7 @@ from typing import Any
 from assured_server.config import Settings
 from assured_server.metrics import MULTIPROC_ENV
 from assured_server.private_files import owner_only_umask
+from assured_server.serving.options import EdgeOptions
 
 log = logging.getLogger(__name__)
 # A worker that dies sooner than this after starting is failing to start, not crashing: after
@@ -67,7 +68,7 @@ def reuseport_socket(host: str, port: int, *, listen: bool) -> socket.socket:
     return sock
 
 
-def run_workers(settings: Settings, uvicorn_options: dict[str, Any]) -> int:
+def run_workers(settings: Settings) -> int:
     """Supervise ``settings.workers`` workers until SIGTERM/SIGINT; return an exit code."""
     reserved = reuseport_socket(settings.host, settings.port, listen=False)
     port = int(reserved.getsockname()[1])
@@ -86,7 +87,7 @@ def run_workers(settings: Settings, uvicorn_options: dict[str, Any]) -> int:
             MULTIPROC_ENV: str(metrics_dir),
         }
     )
-    supervisor = _Supervisor(settings, port, uvicorn_options)
+    supervisor = _Supervisor(settings, port)
     try:
         return supervisor.run()
     finally:
@@ -94,9 +95,17 @@ def run_workers(settings: Settings, uvicorn_options: dict[str, Any]) -> int:
 
 
 class _Supervisor:
-    def __init__(self, settings: Settings, port: int, uvicorn_options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, port: int) -> None:
+        from assured_server.serving.server import uvicorn_options
+
         self._settings = settings
-        self._args = (settings.host, port, uvicorn_options)
+        self._args = (
+            settings.host,
+            port,
+            uvicorn_options(settings),
+            EdgeOptions.from_settings(settings),
+            settings.log_level,
+        )
         self._context = multiprocessing.get_context("spawn")
         self._stop = threading.Event()
         self._workers: list[tuple[BaseProcess, float]] = []
@@ -162,9 +171,18 @@ class _Supervisor:
                 process.join()
 
 
-def _worker_main(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
+def _worker_main(
+    host: str,
+    port: int,
+    uvicorn_options: dict[str, Any],
+    edge_options: EdgeOptions,
+    log_level: str,
+) -> None:
     """One worker: its own listening socket on the shared port, one uvicorn server."""
-    import uvicorn
+    from assured_server import logs
+    from assured_server.serving import server
+
+    logs.configure(log_level)  # the edge logs before uvicorn builds the app
 
     owner_only_umask()  # inherited from the supervisor already; a worker's start says so too
     # Out of the supervisor's process group: a terminal's Ctrl-C then reaches the supervisor
@@ -176,5 +194,9 @@ def _worker_main(host: str, port: int, uvicorn_options: dict[str, Any]) -> None:
     # on was given its share of new connections for the seconds the worker took to start (more
     # on a loaded machine), and they waited there while the other workers were idle.
     sock = reuseport_socket(host, port, listen=False)
-    config = uvicorn.Config("assured_server.app:create_worker_app", factory=True, **uvicorn_options)
-    uvicorn.Server(config).run(sockets=[sock])
+    server.run(
+        "assured_server.app:create_worker_app",
+        edge_options,
+        {"factory": True, **uvicorn_options},
+        sockets=[sock],
+    )

@@ -1,6 +1,9 @@
-"""The edge of every request: request ids, header limits, access log, metrics, last-resort 500.
+"""The edge of every request: request ids, header and URL limits, access log, metrics, last 500.
 
 One pure-ASGI layer (no per-request task or body copy) so that it costs little on hot paths.
+The limits are the contract's exact rules on the parsed request; the protocol
+(``serving.head_guard``) already refused heads that passed them by more than a separator's
+slack while they arrived.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assured_server.api.drain import LingeringBody
-from assured_server.errors import ApiError, ErrorCode
+from assured_server.errors import ApiError, ErrorCode, invalid
 from assured_server.metrics import observe_request
+from assured_server.serving.limits import MAX_HEADER_BYTES, MAX_HEADERS_TOTAL, MAX_URL_BYTES
 
 log = logging.getLogger("assured_server.access")
-MAX_HEADER_BYTES = 8 << 10
-MAX_HEADERS_TOTAL = 32 << 10
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,200}")
 _JSON = b"application/json"
 _JSON_UTF8 = b"application/json; charset=utf-8"
@@ -66,6 +68,8 @@ class EdgeMiddleware:
                 await _send_error(
                     body.send, ApiError(ErrorCode.HEADERS_TOO_LARGE, too_large), request_id
                 )
+            elif _url_too_long(scope):
+                await _send_error(body.send, invalid("The URL is longer than 8 KiB."), request_id)
             else:
                 await self.app(scope, body.receive, body.send)
         except Exception:
@@ -109,6 +113,11 @@ def _headers_too_large(scope: Scope) -> str | None:
     if total > MAX_HEADERS_TOTAL:
         return "The request headers are larger than 32 KiB in total."
     return None
+
+
+def _url_too_long(scope: Scope) -> bool:
+    query = len(scope["query_string"])
+    return len(scope["raw_path"]) + (query + 1 if query else 0) > MAX_URL_BYTES
 
 
 async def _send_error(send: Send, error: ApiError, request_id: str) -> None:
