@@ -6,6 +6,7 @@ import json
 import select
 import socket
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,10 +74,18 @@ class RawResponse:
         return json.loads(self.body)
 
 
+# Bytes read past the end of a response (the next pipelined one, in the same read): kept for the
+# next ``read_response`` on that socket.
+_unread: weakref.WeakKeyDictionary[socket.socket, bytes] = weakref.WeakKeyDictionary()
+
+
 def read_response(sock: socket.socket, timeout: float = 15.0) -> RawResponse:
-    """Read one response (head and Content-Length body); what came before a reset counts."""
+    """Read one response (head and Content-Length body); what came before a reset counts.
+
+    Bytes that arrived after it in the same read stay for the next call on ``sock``.
+    """
     deadline = time.monotonic() + timeout
-    data = b""
+    data = _unread.pop(sock, b"")
     while True:
         head_end = data.find(b"\r\n\r\n")
         if head_end >= 0:
@@ -88,6 +97,8 @@ def read_response(sock: socket.socket, timeout: float = 15.0) -> RawResponse:
             length = int(headers.get("content-length", "0"))
             if len(data) >= head_end + 4 + length:
                 body = data[head_end + 4 : head_end + 4 + length]
+                if len(data) > head_end + 4 + length:
+                    _unread[sock] = data[head_end + 4 + length :]
                 return RawResponse(int(head[0].split()[1]), headers, body)
         left = deadline - time.monotonic()
         if left <= 0:
