@@ -205,6 +205,10 @@ def weed_binary() -> str | None:
     return str(candidate) if candidate.exists() else shutil.which("weed")
 
 
+class _PortTaken(RuntimeError):
+    """``weed`` could not bind a port that was free when it was chosen."""
+
+
 def free_ports(count: int) -> list[int]:
     """Distinct free loopback ports (all held open while choosing, so none repeats)."""
     with contextlib.ExitStack() as stack:
@@ -275,7 +279,23 @@ class SeaweedFS:
         }
 
     def start(self) -> SeaweedFS:
-        """Start the process and wait (bounded) until a signed request is answered."""
+        """Start the process and wait (bounded) until a signed request is answered.
+
+        Ports are chosen free, but another process may take one before ``weed`` binds it: a
+        first start that fails on a taken port is retried (at most three times) with new ones.
+        A restart keeps its ports (clients know them), so it is not retried.
+        """
+        fresh = not self.ports
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except _PortTaken:
+                if not fresh or attempt == 2:
+                    raise
+                self.ports = []
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> SeaweedFS:
         data = self.base / "data"
         data.mkdir(parents=True, exist_ok=True)
         config = self.base / "s3.json"
@@ -325,14 +345,22 @@ class SeaweedFS:
         ]
         # weed mini turns AWS_* credentials from the environment into an extra identity.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        with (self.base / "weed.log").open("ab") as log:
+        log_path = self.base / "weed.log"
+        log_start = log_path.stat().st_size if log_path.exists() else 0
+        with log_path.open("ab") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - the locked dev dependency's binary
                 args, env=env, stdout=log, stderr=log, cwd=self.base
             )
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"weed exited with {self.proc.returncode}: {self.log_tail()}")
+                tail = self.log_tail()
+                with log_path.open("rb") as log:
+                    log.seek(log_start)
+                    this_start = log.read().decode(errors="replace")
+                if "Port allocation failed" in this_start:
+                    raise _PortTaken(f"weed exited with {self.proc.returncode}: {tail}")
+                raise RuntimeError(f"weed exited with {self.proc.returncode}: {tail}")
             try:
                 self.client(connect_timeout=0.5).list_buckets()
                 return self

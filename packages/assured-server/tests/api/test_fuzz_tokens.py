@@ -131,7 +131,10 @@ def tokens(draw: st.DrawFn, target: Target, typ: str) -> tuple[str, dict[str, An
 
 
 def _is_time(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+    # An int of any size is a number (math.isnan would overflow on one beyond a float's range).
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and not math.isnan(value))
 
 
 def must_be_refused(header: dict[str, Any], claims: dict[str, Any], typ: str) -> str | None:

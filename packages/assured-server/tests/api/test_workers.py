@@ -125,7 +125,9 @@ def test_a_worker_that_dies_is_replaced(workers_server: ServerProcess) -> None:
         alive = _workers(workers_server)
         return len(alive) == WORKERS and victim.pid not in {w.pid for w in alive}
 
-    wait_until(replaced, timeout=30)
+    wait_until(replaced, timeout=60)
+    # The replacement takes connections once its app has started and it listens.
+    wait_until(lambda: len(_listening(workers_server)) == WORKERS, timeout=60)
     # Both listen again: every new connection is answered, whichever socket it lands on.
     for _ in range(20):
         with httpx.Client(timeout=10) as client:
