@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assured_server.files.expiration import parse_expiration
+from assured_server.safety.clamd_address import parse_clamd_address
 
 ENV_PREFIX = "ASSURED_"
 # The SDK's own variables: a shell that runs both may export them, and the server ignores them.
@@ -61,6 +62,19 @@ class Settings(BaseSettings):
     password_check_queue: int = Field(
         default=8, ge=0, le=1000, description="Password checks that may wait; then 503."
     )
+    scanner: Literal["none", "clamav"] = Field(
+        default="none", description="Malware scanning: none, or clamav through clamd."
+    )
+    clamd_address: str = Field(
+        default="unix:///var/run/clamav/clamd.ctl",
+        description="clamd's socket: unix:///path or tcp://host:port (Debian's by default).",
+    )
+    pdf_active_content: Literal["flag", "reject"] = Field(
+        default="flag", description="PDFs with active content: record the flags, or reject."
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000, ge=1, description="Images declaring more pixels are rejected."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -75,6 +89,12 @@ class Settings(BaseSettings):
     @classmethod
     def _max_expiration_parses(cls, value: str) -> str:
         parse_expiration(value, maximum_seconds=None)
+        return value
+
+    @field_validator("clamd_address")
+    @classmethod
+    def _clamd_address_parses(cls, value: str) -> str:
+        parse_clamd_address(value)
         return value
 
     @field_validator("jwt_secret")

@@ -1,0 +1,31 @@
+"""Fixtures for the content-safety tests: private clamd processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from clamd_support import Clamd, clamd_binary
+
+
+def _binary() -> str:
+    binary = clamd_binary()
+    if binary is None:
+        pytest.skip("clamd is not installed (Debian package clamav-daemon; CI installs it)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
+    """A clamd with a 4 MiB stream limit, shared by the tests that leave it running."""
+    daemon = Clamd(base=tmp_path_factory.mktemp("clamd"), binary=_binary()).start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def private_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
+    """A clamd of one test's own, which that test may stop and start again."""
+    daemon = Clamd(base=tmp_path_factory.mktemp("clamd-own"), binary=_binary()).start()
+    yield daemon
+    daemon.stop()
