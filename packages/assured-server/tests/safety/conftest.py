@@ -29,3 +29,13 @@ def private_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
     daemon = Clamd(base=tmp_path_factory.mktemp("clamd-own"), binary=_binary()).start()
     yield daemon
     daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def roomy_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
+    """A clamd whose stream limit (64 MiB) takes a 50 MiB file."""
+    daemon = Clamd(
+        base=tmp_path_factory.mktemp("clamd-roomy"), binary=_binary(), stream_max_length="64M"
+    ).start()
+    yield daemon
+    daemon.stop()

@@ -162,6 +162,11 @@ class ClamdStream:
         return self._sent
 
     @property
+    def unreachable(self) -> bool:
+        """True when clamd could not be reached or stopped answering in time."""
+        return self._failure is not None
+
+    @property
     def stopped(self) -> bool:
         """True once the scan cannot come out clean: unreachable, hung up, or answered early."""
         return (
