@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assured_server.safety.pdf_names import NameTokenizer, decode_name, names_in
+from assured_server.safety.pdf_names import NameTokenizer, decode_name, name_pattern, names_in
 
 REGULAR = [bytes([b]) for b in range(0x21, 0x7F) if bytes([b]) not in b"()<>[]{}/%#"]
 SEPARATORS = [
@@ -87,3 +87,42 @@ def test_escapes_decode_and_broken_escapes_stay() -> None:
     assert decode_name(b"A#zz") == b"A#zz"
     assert names_in(b"/A#20B /C") == {b"A B", b"C"}
     assert names_in(b"/ /x") == {b"", b"x"}
+
+
+WANTED = {b"JavaScript", b"JS", b"Launch", b"AA", b"OpenAction", b"XFA"}
+WANTED_PATTERN = name_pattern(WANTED)
+
+
+@st.composite
+def written_name_from_both(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """A wanted name, a look-alike (/JSON, /AAA) or any name, some bytes escaped."""
+    base = draw(
+        st.one_of(
+            st.sampled_from(sorted(WANTED)),
+            st.sampled_from([b"JSON", b"AAA", b"XFAs", b"Launc", b"OpenActions", b"Type"]),
+            st.lists(st.sampled_from(REGULAR), min_size=1, max_size=10).map(b"".join),
+        )
+    )
+    written = b"".join(b"#%02X" % byte if draw(st.booleans()) else bytes([byte]) for byte in base)
+    return base, b"/" + written
+
+
+@given(
+    names=st.lists(written_name_from_both(), min_size=1, max_size=20),
+    separators=st.lists(st.sampled_from(SEPARATORS), min_size=20, max_size=20),
+    cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=40),
+)
+def test_a_wanted_names_tokenizer_finds_exactly_the_wanted_names(
+    names: list[tuple[bytes, bytes]], separators: list[bytes], cuts: list[int]
+) -> None:
+    data = b"".join(written + sep for (_, written), sep in zip(names, separators, strict=False))
+    tokenizer = NameTokenizer(WANTED_PATTERN)
+    found: set[bytes] = set()
+    previous = 0
+    for cut in sorted({min(c, len(data)) for c in cuts}) + [len(data)]:
+        found |= tokenizer.feed(data[previous:cut])
+        previous = cut
+    found |= tokenizer.finish()
+    assert found & WANTED == {name for name, _ in names} & WANTED
+    # Only escaped names may come back besides the wanted ones.
+    assert found - WANTED <= {name for name, written in names if b"#" in written}

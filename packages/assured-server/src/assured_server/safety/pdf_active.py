@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from assured_server.safety.flate import BoundedInflater, InflateBudget
-from assured_server.safety.pdf_names import NameTokenizer, names_in
+from assured_server.safety.pdf_names import NameTokenizer, name_pattern, names_in
 
 PDF_JAVASCRIPT = "pdf_javascript"
 PDF_LAUNCH = "pdf_launch"
@@ -50,6 +50,8 @@ _AUTOMATIC = frozenset({b"AA", b"OpenAction"})
 _RUNNABLE = frozenset({PDF_JAVASCRIPT, PDF_LAUNCH})
 # Names of a stream's dictionary that decide how its data is read.
 _STREAM_KEYS = frozenset({b"Filter", b"FlateDecode", b"Fl", b"Image", b"ObjStm"})
+# Only these names (and names written with escapes) are made into objects at all.
+_WANTED = name_pattern({*_FLAG_OF_NAME, *_AUTOMATIC, *_STREAM_KEYS})
 
 # "stream" then CRLF or LF starts stream data (7.3.8.1). The byte before must not be a letter
 # ("endstream" is not "stream"), checked by hand because it may be in the previous chunk.
@@ -90,7 +92,7 @@ class PdfActiveContentScanner:
         self._incomplete: str | None = None
         self._pending = b""
         self._before = b"\n"  # the byte before _pending
-        self._text = NameTokenizer()
+        self._text = NameTokenizer(_WANTED)
         self._dictionary: set[bytes] = set()
         self._recent = b""  # the last bytes of text read, in which "obj" may begin
         # Inside a stream: how its data is read, and the tokenizer and inflater reading it.
@@ -151,15 +153,18 @@ class PdfActiveContentScanner:
         self._names(names)
         # The stream's dictionary is what follows the last "obj" (or "endobj"); one rfind
         # per piece of text, rather than work per object, keeps object-dense files cheap.
-        # "obj" may be cut between pieces: look at the last two bytes of the previous piece too.
-        window = self._recent + data[at:end]
-        last_object = window.rfind(b"obj")
-        if last_object >= 0:
-            after = max(at + last_object - len(self._recent) + 3, at)
-            self._dictionary = names_in(view[after:end]) & _STREAM_KEYS
+        # "obj" may be cut between pieces: the last two bytes of the previous piece count too.
+        after = data.rfind(b"obj", at, end) + 3
+        if after < 3:
+            joined = self._recent + data[at : min(at + 2, end)]
+            cut_object = joined.find(b"obj")
+            after = at + cut_object + 3 - len(self._recent) if cut_object >= 0 else -1
+        if after >= 0:
+            self._dictionary = names_in(view[after:end], _WANTED) & _STREAM_KEYS
         else:
             self._dictionary |= names & _STREAM_KEYS
-        self._recent = window[-2:]
+        if end > at:
+            self._recent = (self._recent + data[max(end - 2, at) : end])[-2:]
         if match is None:
             if end > at:
                 self._before = data[end - 1 : end]
@@ -184,7 +189,7 @@ class PdfActiveContentScanner:
         else:
             self._stream = _Data.RAW
         if self._stream is not _Data.SKIP:
-            self._stream_names = NameTokenizer()
+            self._stream_names = NameTokenizer(_WANTED)
 
     def _stream_part(self, data: bytes, at: int) -> int:
         """Read stream data up to ``endstream``; return where reading goes on."""
