@@ -146,14 +146,13 @@ class ClamdStream:
         self._hung_up = False
         self._sent = 0
         self._finished: ScanResult | None = None
+        # Sent in front of the first bytes: one system call less for a small file.
+        self._command = b"zINSTREAM\0"
 
     async def start(self, client: ClamdClient) -> None:
-        """Connect and send the command; errors are kept for ``finish``."""
-        loop = asyncio.get_running_loop()
+        """Connect; errors are kept for ``finish``. The command goes with the first chunk."""
         try:
             self._sock = await client.connect()
-            async with asyncio.timeout(self._timeouts.io):
-                await loop.sock_sendall(self._sock, b"zINSTREAM\0")
         except (OSError, TimeoutError) as exc:
             self._failure = f"cannot reach clamd: {exc!r}"
             return
@@ -189,7 +188,8 @@ class ClamdStream:
         try:
             for start in range(0, len(view), _MAX_CHUNK):
                 piece = view[start : start + _MAX_CHUNK]
-                header = _LENGTH.pack(len(piece))
+                header = self._command + _LENGTH.pack(len(piece))
+                self._command = b""
                 async with asyncio.timeout(self._timeouts.io):
                     if len(piece) <= _JOIN_BELOW:
                         # One send for a small chunk: a copy costs less than a system call.
@@ -221,7 +221,7 @@ class ClamdStream:
             loop = asyncio.get_running_loop()
             with contextlib.suppress(OSError, TimeoutError):
                 async with asyncio.timeout(self._timeouts.io):
-                    await loop.sock_sendall(self._sock, _END)
+                    await loop.sock_sendall(self._sock, self._command + _END)
         try:
             async with asyncio.timeout(self._timeouts.verdict):
                 reply = await asyncio.shield(self._reply)
