@@ -178,3 +178,34 @@ def test_addresses_parse_and_print_back(value: str, expected: ClamdAddress) -> N
 def test_bad_addresses_are_refused_naming_the_variable(value: str) -> None:
     with pytest.raises(ValueError, match="ASSURED_CLAMD_ADDRESS"):
         parse_clamd_address(value)
+
+
+async def test_an_ok_before_the_end_of_the_stream_is_never_clean() -> None:
+    """A fake clamd that answers OK as soon as it reads anything: the file was not scanned."""
+    import asyncio
+
+    answered = asyncio.Event()
+
+    async def answer_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.write(b"stream: OK\0")
+        await writer.drain()
+        writer.close()
+        answered.set()
+
+    server = await asyncio.start_server(answer_at_once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        client = ClamdClient(ClamdAddress(host="127.0.0.1", port=port))
+        stream = await client.instream()
+        await stream.feed(b"first chunk")
+        async with asyncio.timeout(10):
+            await answered.wait()
+            while not stream.stopped:  # the client's reader takes the answer in
+                await asyncio.sleep(0.001)
+        await stream.feed(b"second chunk")
+        result = await stream.finish()
+        assert result.verdict is ScanVerdict.UNAVAILABLE and not result.is_clean
+    finally:
+        server.close()
+        await server.wait_closed()

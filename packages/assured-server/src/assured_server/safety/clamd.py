@@ -217,11 +217,14 @@ class ClamdStream:
     async def _finish(self) -> ScanResult:
         if self._failure is not None or self._reply is None or self._sock is None:
             return ScanResult(ScanVerdict.UNAVAILABLE, detail=self._failure or "not started")
+        ended = False
+        # An answer that came before the end marker went out is about part of the file only.
         if not self.stopped:
             loop = asyncio.get_running_loop()
             with contextlib.suppress(OSError, TimeoutError):
                 async with asyncio.timeout(self._timeouts.io):
                     await loop.sock_sendall(self._sock, self._command + _END)
+                ended = True
         try:
             async with asyncio.timeout(self._timeouts.verdict):
                 reply = await asyncio.shield(self._reply)
@@ -229,7 +232,12 @@ class ClamdStream:
             return ScanResult(ScanVerdict.UNAVAILABLE, detail="no verdict from clamd in time")
         except (OSError, UnicodeDecodeError) as exc:
             return ScanResult(ScanVerdict.UNAVAILABLE, detail=f"clamd failed: {exc!r}")
-        return parse_reply(reply)
+        result = parse_reply(reply)
+        if result.is_clean and not ended:
+            # clamd never says OK before the end of a stream; if it seems to, some bytes went
+            # unscanned, and the file is not clean.
+            return ScanResult(ScanVerdict.UNAVAILABLE, detail="clamd answered before the end")
+        return result
 
     async def aclose(self) -> None:
         """Hang up (an abandoned upload); idempotent."""
