@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assured_server.files.expiration import parse_expiration
@@ -157,11 +157,26 @@ def check_unknown_variables(environ: dict[str, str] | os._Environ[str] | None = 
         raise ConfigError(f"unknown configuration variable(s): {', '.join(unknown)}")
 
 
+def describe_errors(exc: ValidationError) -> str:
+    """One line per bad value, each naming its variable (``ASSURED_SCANNER: Input should…``)."""
+    lines = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"]:
+            variable = ENV_PREFIX + "_".join(str(part) for part in error["loc"]).upper()
+            if not message.startswith(variable):
+                message = f"{variable}: {message}"
+        lines.append(message)
+    return "; ".join(lines)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings from the environment, fill in generated secrets, prepare the data dir."""
     check_unknown_variables()
     try:
         settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from exc
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     return with_generated_secrets(settings)

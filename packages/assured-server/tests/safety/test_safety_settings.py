@@ -39,11 +39,11 @@ def test_values_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(
     ("variable", "value", "named"),
     [
-        ("ASSURED_CLAMD_ADDRESS", "/var/run/clamav/clamd.ctl", "ASSURED_CLAMD_ADDRESS"),
-        ("ASSURED_CLAMD_ADDRESS", "tcp://clamd", "ASSURED_CLAMD_ADDRESS"),
-        ("ASSURED_SCANNER", "clamd", "scanner"),
-        ("ASSURED_PDF_ACTIVE_CONTENT", "strip", "pdf_active_content"),
-        ("ASSURED_MAX_IMAGE_PIXELS", "0", "max_image_pixels"),
+        ("ASSURED_CLAMD_ADDRESS", "/run/clamd.ctl", "ASSURED_CLAMD_ADDRESS must start with"),
+        ("ASSURED_CLAMD_ADDRESS", "tcp://clamd", "ASSURED_CLAMD_ADDRESS must look like"),
+        ("ASSURED_SCANNER", "clamd", "ASSURED_SCANNER: Input should be 'none' or 'clamav'"),
+        ("ASSURED_PDF_ACTIVE_CONTENT", "strip", "ASSURED_PDF_ACTIVE_CONTENT: "),
+        ("ASSURED_MAX_IMAGE_PIXELS", "0", "ASSURED_MAX_IMAGE_PIXELS: "),
     ],
 )
 def test_bad_values_stop_the_start_naming_the_setting(
@@ -51,5 +51,6 @@ def test_bad_values_stop_the_start_naming_the_setting(
 ) -> None:
     monkeypatch.setenv(variable, value)
     monkeypatch.setenv("ASSURED_DATA_DIR", str(tmp_path))
-    with pytest.raises(ConfigError, match=named):
+    with pytest.raises(ConfigError) as raised:
         load_settings(_env_file=None)
+    assert str(raised.value).startswith(named)
