@@ -187,3 +187,17 @@ def test_an_earlier_objects_names_do_not_decide_how_a_stream_is_read() -> None:
     hidden = stream_object(b"/Filter /FlateDecode", zlib.compress(b"<</S /JavaScript>>"))
     for chunk in (3, 4096):
         assert scan(pdf(*PLAIN, earlier, hidden), chunk=chunk).flags == {"pdf_javascript"}
+
+
+def test_an_object_stream_with_a_predictor_is_reported_as_not_fully_read() -> None:
+    data = zlib.compress(b"\x02" + b"<</S /JavaScript>>")
+    stream = stream_object(
+        b"/Type /ObjStm /Filter /FlateDecode /DecodeParms <</Predictor 12 /Columns 18>>", data
+    )
+    findings = scan(pdf(*PLAIN, stream))
+    assert findings.incomplete == "an object stream with a predictor"
+    xref = stream_object(
+        b"/Type /XRef /Filter /FlateDecode /DecodeParms <</Predictor 12 /Columns 5>>",
+        zlib.compress(b"\x02" + bytes(5)),
+    )
+    assert scan(pdf(*PLAIN, xref)).incomplete is None

@@ -49,7 +49,9 @@ _AUTOMATIC = frozenset({b"AA", b"OpenAction"})
 # that only opens page 2 is everywhere and harmless.
 _RUNNABLE = frozenset({PDF_JAVASCRIPT, PDF_LAUNCH})
 # Names of a stream's dictionary that decide how its data is read.
-_STREAM_KEYS = frozenset({b"Filter", b"FlateDecode", b"Fl", b"Image", b"ObjStm"})
+_STREAM_KEYS = frozenset(
+    {b"Filter", b"FlateDecode", b"Fl", b"Image", b"ObjStm", b"DecodeParms", b"Predictor"}
+)
 # Only these names (and names written with escapes) are made into objects at all.
 _WANTED = name_pattern({*_FLAG_OF_NAME, *_AUTOMATIC, *_STREAM_KEYS})
 
@@ -182,6 +184,9 @@ class PdfActiveContentScanner:
         elif b"FlateDecode" in keys or b"Fl" in keys:
             self._stream = _Data.FLATE
             self._inflater = BoundedInflater(self._budget)
+            if b"ObjStm" in keys and b"Predictor" in keys:
+                # A predictor reorders the inflated bytes row by row: names may not survive.
+                self._incomplete = self._incomplete or "an object stream with a predictor"
         elif b"Filter" in keys:
             self._stream = _Data.SKIP
             if b"ObjStm" in keys:
