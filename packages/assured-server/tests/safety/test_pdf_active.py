@@ -201,3 +201,16 @@ def test_an_object_stream_with_a_predictor_is_reported_as_not_fully_read() -> No
         zlib.compress(b"\x02" + bytes(5)),
     )
     assert scan(pdf(*PLAIN, xref)).incomplete is None
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 4096])
+def test_stream_and_a_line_break_inside_a_string_is_not_stream_data(chunk: int) -> None:
+    hidden = zlib.compress(b"<</S /JavaScript>>")
+    titled = stream_object(b"/Title (a data stream\n) /Type /ObjStm /Filter /FlateDecode", hidden)
+    assert scan(pdf(*PLAIN, titled), chunk=chunk).flags == {"pdf_javascript"}
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4096])
+def test_white_space_between_the_dictionary_and_stream_is_allowed(chunk: int) -> None:
+    data = b"<</Filter /FlateDecode /Length 9>> \r\n \n stream\n" + zlib.compress(b"/Launch")
+    assert scan(pdf(*PLAIN, data + b"\nendstream"), chunk=chunk).flags == {"pdf_launch"}

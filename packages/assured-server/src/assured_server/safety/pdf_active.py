@@ -59,6 +59,9 @@ _WANTED = name_pattern({*_FLAG_OF_NAME, *_AUTOMATIC, *_STREAM_KEYS})
 # ("endstream" is not "stream"), checked by hand because it may be in the previous chunk.
 _STREAM = re.compile(rb"stream\r?\n")
 _KEEP = len(b"stream\r\n") - 1
+_WHITE = b" \t\r\n\x00\x0c"
+# White space between a dictionary's ">>" and "stream" is a line break or two, not pages.
+_LOOK_BACK = 64
 _ENDSTREAM = b"endstream"
 
 DEFAULT_INFLATE_BUDGET = 64 * 1024 * 1024
@@ -97,6 +100,7 @@ class PdfActiveContentScanner:
         self._text = NameTokenizer(_WANTED)
         self._dictionary: set[bytes] = set()
         self._recent = b""  # the last bytes of text read, in which "obj" may begin
+        self._solid = b""  # the last two bytes of text read that are not white space
         # Inside a stream: how its data is read, and the tokenizer and inflater reading it.
         self._stream: _Data | None = None
         self._stream_names: NameTokenizer | None = None
@@ -140,12 +144,7 @@ class PdfActiveContentScanner:
         """Tokenize text up to the next ``stream`` keyword; return where reading goes on."""
         view = memoryview(data)
         match = _STREAM.search(data, at)
-        while (
-            match is not None
-            and (
-                data[match.start() - 1 : match.start()] if match.start() else self._before
-            ).isalpha()
-        ):
+        while match is not None and not self._starts_stream(data, at, match.start()):
             match = _STREAM.search(data, match.end())
         # Without a keyword, keep the last bytes: they may begin one.
         end = match.start() if match is not None else max(len(data) - _KEEP, at)
@@ -167,6 +166,7 @@ class PdfActiveContentScanner:
             self._dictionary |= names & _STREAM_KEYS
         if end > at:
             self._recent = (self._recent + data[max(end - 2, at) : end])[-2:]
+            self._solid = self._last_solid(data, at, end)
         if match is None:
             if end > at:
                 self._before = data[end - 1 : end]
@@ -174,8 +174,24 @@ class PdfActiveContentScanner:
             return len(data)
         self._start_stream()
         self._dictionary = set()
-        self._recent = b""
+        self._recent = self._solid = b""
         return match.end()
+
+    def _last_solid(self, data: bytes, at: int, end: int) -> bytes:
+        """The last two bytes of text before ``end`` that are not white space (b"" if none near)."""
+        low = max(at, end - _LOOK_BACK)
+        text = data[low:end] if low > at else self._solid + data[at:end]
+        return text.rstrip(_WHITE)[-2:]
+
+    def _starts_stream(self, data: bytes, at: int, start: int) -> bool:
+        """Whether "stream" at ``start`` is the keyword: after a dictionary, not in a word.
+
+        Requiring ``>>`` before it keeps "stream" and a line break inside a literal string (a
+        title, some text) from being taken for the start of stream data, which would make the
+        scanner read the rest of the object the wrong way.
+        """
+        before = data[start - 1 : start] if start else self._before
+        return not before.isalpha() and self._last_solid(data, at, start) == b">>"
 
     def _start_stream(self) -> None:
         keys = self._dictionary
@@ -208,6 +224,7 @@ class PdfActiveContentScanner:
         self._stream_data(view[at:end])
         self._end_stream()
         self._before = b"m"
+        self._solid = b"am"
         return end + len(_ENDSTREAM)
 
     def _stream_data(self, data: bytes | memoryview) -> None:
