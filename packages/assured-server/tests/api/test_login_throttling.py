@@ -28,7 +28,7 @@ from assured_server.auth.throttle import (
     PAIR_ALLOWANCE,
     USERNAME_ALLOWANCE,
 )
-from assured_server.testing import Credentials, ServerProcess
+from assured_testing import Credentials, ServerProcess
 
 TOKEN = "/api/v1/auth/token/"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test fixture
