@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assured_server.files.expiration import parse_expiration
+from assured_server.expiration import parse_expiration
 
 ENV_PREFIX = "ASSURED_"
 # The SDK's own variables: a shell that runs both may export them, and the server ignores them.
