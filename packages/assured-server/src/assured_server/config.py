@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assured_server.files.expiration import parse_expiration
+from assured_server.expiration import parse_expiration
 from assured_server.safety.clamd_address import parse_clamd_address
 
 ENV_PREFIX = "ASSURED_"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from clamd_support import Clamd, clamd_binary
+from clamd_support import SIGNATURES
+
+from assured_testing import Clamd, clamd_binary
 
 
 def _binary() -> str:
@@ -18,7 +20,7 @@ def _binary() -> str:
 @pytest.fixture(scope="session")
 def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
     """A clamd with a 4 MiB stream limit, shared by the tests that leave it running."""
-    daemon = Clamd(base=tmp_path_factory.mktemp("clamd"), binary=_binary()).start()
+    daemon = Clamd(tmp_path_factory.mktemp("clamd"), SIGNATURES, _binary()).start()
     yield daemon
     daemon.stop()
 
@@ -26,7 +28,7 @@ def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
 @pytest.fixture
 def private_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
     """A clamd of one test's own, which that test may stop and start again."""
-    daemon = Clamd(base=tmp_path_factory.mktemp("clamd-own"), binary=_binary()).start()
+    daemon = Clamd(tmp_path_factory.mktemp("clamd-own"), SIGNATURES, _binary()).start()
     yield daemon
     daemon.stop()
 
@@ -34,8 +36,7 @@ def private_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
 @pytest.fixture(scope="module")
 def roomy_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
     """A clamd whose stream limit (64 MiB) takes a 50 MiB file."""
-    daemon = Clamd(
-        base=tmp_path_factory.mktemp("clamd-roomy"), binary=_binary(), stream_max_length="64M"
-    ).start()
+    base = tmp_path_factory.mktemp("clamd-roomy")
+    daemon = Clamd(base, SIGNATURES, _binary(), stream_max_length="64M").start()
     yield daemon
     daemon.stop()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from clamd_support import CUSTOM_MARKER, EICAR, Clamd
+from clamd_support import CUSTOM_MARKER, EICAR
 
 from assured_server.safety.clamd import ClamdClient, ClamdTimeouts, parse_reply
 from assured_server.safety.clamd_address import ClamdAddress, parse_clamd_address
 from assured_server.safety.scan_result import ScanVerdict
+from assured_testing import Clamd
 
 MiB = 1024 * 1024
 
@@ -120,7 +121,7 @@ async def test_clamd_stopped_mid_stream_is_unavailable(private_clamd: Clamd) -> 
 
 
 async def test_nothing_listening_on_tcp_is_unavailable(tmp_path: object) -> None:
-    from assured_server.testing import free_port
+    from assured_testing import free_port
 
     client = ClamdClient(ClamdAddress(host="127.0.0.1", port=free_port()))
     assert not await client.ping()

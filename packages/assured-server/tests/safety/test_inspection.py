@@ -6,7 +6,7 @@ import os
 import zlib
 
 import pytest
-from clamd_support import CUSTOM_MARKER, EICAR, Clamd
+from clamd_support import CUSTOM_MARKER, EICAR
 from image_support import jpeg, png, tiff
 from pdf_support import PAGE, PAGES, PLAIN, pdf, stream_object
 
@@ -14,7 +14,7 @@ from assured_server.config import Settings
 from assured_server.safety.clamd import ClamdClient, ClamdTimeouts
 from assured_server.safety.clamd_address import ClamdAddress
 from assured_server.safety.inspection import Inspection, Outcome, Rejection, SafetyPolicy
-from assured_server.testing import free_port
+from assured_testing import Clamd, free_port
 
 JS_PDF = pdf(*PLAIN, b"<</S /JavaScript /JS (app.alert\\(1\\))>>")
 MiB = 1024 * 1024
