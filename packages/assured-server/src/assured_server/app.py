@@ -21,7 +21,6 @@ from assured_server.api import (
     ops,
     presign_v1,
     providers_v1,
-    storage_routes,
     upload_limits,
 )
 from assured_server.api.login_gate import LoginGate
@@ -29,6 +28,7 @@ from assured_server.api.middleware import EdgeMiddleware
 from assured_server.config import Settings, load_settings
 from assured_server.db.migrate import migrate
 from assured_server.files.sweeper import Sweeper
+from assured_server.s3_protocol import routes as storage_routes
 from assured_server.services import Services
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from assured_server.storage import sigv4
+from assured_server.s3_protocol import sigv4
 from assured_testing.ports import free_ports, port_is_free
 
 WEED_START_TIMEOUT = 30.0
