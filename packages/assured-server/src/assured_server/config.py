@@ -15,8 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from assured_server.files.expiration import parse_expiration
 
 ENV_PREFIX = "ASSURED_"
-# The SDK's own variables: a shell that runs both may export them, and the server ignores them.
-SDK_VARIABLES = frozenset({"ASSURED_BASE_URL", "ASSURED_API_KEY", "ASSURED_TOKEN"})
+# The SDK's own variables, and the account id the demo's demo.env sets for curl: a shell that
+# runs both may export them, and the server ignores them.
+SDK_VARIABLES = frozenset(
+    {"ASSURED_BASE_URL", "ASSURED_API_KEY", "ASSURED_TOKEN", "ASSURED_ACCOUNT_ID"}
+)
 # The database drivers the server ships with.
 DATABASE_URL_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
