@@ -258,3 +258,18 @@ def test_compose_sets_only_known_settings() -> None:
     documented = (ROOT / "docs" / "deploy.md").read_text()
     for name in env:
         assert f"`{name}`" in documented or name in documented, name
+
+
+def test_the_build_context_leaves_out_secrets_and_local_environments() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for private in (".env", "var", ".venv", ".git"):
+        assert private in ignored, private
+    for word, rest in dockerfile():
+        if word == "COPY" and not rest.startswith("--from"):
+            *sources, _ = rest.split()
+            for source in sources:
+                assert source.split("/")[0] not in ignored, source
