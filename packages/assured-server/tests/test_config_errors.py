@@ -84,3 +84,22 @@ def test_every_problem_is_listed_one_per_line(tmp_path: Path) -> None:
     assert len(lines) == 2, err
     assert any("ASSURED_PORT='-1'" in line for line in lines), err
     assert any("ASSURED_WORKERS='0'" in line and ">= 1" in line for line in lines), err
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"ASSURED_JWT_ALGORITHM": "ES256", "ASSURED_JWT_PRIVATE_KEY_FILE": "/nonexistent.pem"},
+            "ASSURED_JWT_PRIVATE_KEY_FILE='/nonexistent.pem': no such file",
+        ),
+        ({"ASSURED_JWT_PUBLIC_KEYS_DIR": "/nonexistent"}, "ASSURED_JWT_PUBLIC_KEYS_DIR="),
+        ({"ASSURED_DATA_DIR": "/proc/no-such-dir"}, "ASSURED_DATA_DIR='/proc/no-such-dir'"),
+    ],
+    ids=["private-key-file", "public-keys-dir", "data-dir"],
+)
+def test_a_path_that_cannot_be_used_is_named(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    err = assert_plain(serve(tmp_path, env))
+    assert expected in err and "allowed:" in err, err

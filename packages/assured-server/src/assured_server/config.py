@@ -160,7 +160,24 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(describe_validation_error(exc, overrides)) from None
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    return with_generated_secrets(settings)
+    for name, is_kind in (
+        ("jwt_private_key_file", Path.is_file),
+        ("jwt_public_keys_dir", Path.is_dir),
+    ):
+        path = getattr(settings, name)
+        if path is not None and not is_kind(path):
+            kind = "file" if name.endswith("file") else "directory"
+            raise ConfigError(
+                f"{ENV_PREFIX}{name.upper()}={str(path)!r}: no such {kind}; "
+                f"allowed: the path of a readable {kind}, or unset"
+            )
+    try:
+        return with_generated_secrets(settings)
+    except OSError as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}DATA_DIR={str(settings.data_dir)!r}: cannot be used "
+            f"({exc.strerror or exc}); allowed: a directory the server's user can create or write"
+        ) from None
 
 
 # Settings whose value is never shown, not even in an error message.
