@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from assured_server.testing import START_TIMEOUT, STOP_TIMEOUT, clean_env, free_port
+from assured_testing import START_TIMEOUT, STOP_TIMEOUT, clean_env, free_port
 
 
 @dataclass

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assured_server.testing import _server_bin, clean_env
+from assured_testing import clean_env
+from assured_testing.server import _server_bin
 
 CASES = [
     # variable, value, what the message must contain besides the variable

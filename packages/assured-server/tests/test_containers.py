@@ -27,7 +27,7 @@ from demo_support import DemoServer, start
 from server_helpers import create_postgres_database, drop_postgres_database
 from sqlalchemy import make_url
 
-from assured_server.testing import SeaweedFS, free_port
+from assured_testing import SeaweedFS, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -99,24 +99,50 @@ DOT_ENV = {"POSTGRES_PASSWORD": "pw-test", "S3_ACCESS_KEY": "AKX", "S3_SECRET_KE
 
 @pytest.fixture(scope="module")
 def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment made by the Dockerfile's last ``uv sync`` line (from uv's cache)."""
-    (command,) = [
-        rest for word, rest in dockerfile() if word == "RUN" and rest.startswith("uv sync")
-    ][-1:]
+    """The build stage replayed: its COPY lines into an empty folder, then its ``uv sync`` lines
+    there in order (from uv's cache, offline), into a virtual environment of the test's own.
+
+    So the build needs no file the Dockerfile does not copy (a workspace member, a README).
+    """
+    pairs = dockerfile()
+    froms = [i for i, (word, _) in enumerate(pairs) if word == "FROM"]
+    build = pairs[froms[0] : froms[1]]
+    base = tmp_path_factory.mktemp("image")
+    workdir, venv = base / "src", base / "venv"
+    workdir.mkdir()
     uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
-    venv = tmp_path_factory.mktemp("image") / "venv"
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_OFFLINE": "1"}
     env.pop("VIRTUAL_ENV", None)
-    result = subprocess.run(
-        [uv, *shlex.split(command)[1:]],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    ran = 0
+    for word, rest in build:
+        if word == "COPY" and not rest.startswith("--from"):
+            *sources, dest = rest.split()
+            for source in sources:
+                origin = ROOT / source
+                if origin.is_dir():  # its contents, merged into dest, as Docker does
+                    shutil.copytree(
+                        origin,
+                        workdir / dest,
+                        ignore=shutil.ignore_patterns("__pycache__"),
+                        dirs_exist_ok=True,
+                    )
+                else:
+                    target = workdir / dest / origin.name if dest.endswith("/") else workdir / dest
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(origin, target)
+        elif word == "RUN" and rest.startswith("uv sync"):
+            result = subprocess.run(
+                [uv, *shlex.split(rest)[1:]],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert result.returncode == 0, (rest, result.stderr)
+            ran += 1
+    assert ran >= 1
     return venv
 
 

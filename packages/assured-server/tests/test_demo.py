@@ -11,7 +11,7 @@ import pytest
 from demo_support import DemoServer, run_script, section, serve_demo
 
 from assured import Assured
-from assured_server.testing import clean_env, free_port
+from assured_testing import clean_env, free_port
 
 CURL = "Try it with curl"
 CLI = "The same with the assured CLI"

@@ -16,7 +16,7 @@ import pytest
 from demo_support import run_script, start
 
 from assured_server.errors import ErrorCode
-from assured_server.testing import clean_env, free_port
+from assured_testing import clean_env, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"

@@ -12,7 +12,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assured_server.files.expiration import parse_expiration
+from assured_server.expiration import parse_expiration
 
 ENV_PREFIX = "ASSURED_"
 # The SDK's own variables, and the account id the demo's demo.env sets for curl: a shell that
