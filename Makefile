@@ -18,8 +18,9 @@ $(VENV)/.synced: uv.lock pyproject.toml packages/assured/pyproject.toml packages
 
 sync: $(VENV)/.synced
 
+# make run PORT=9000 serves on another port (ASSURED_PORT works too).
 run: sync
-	$(RUN) assured-server serve --demo
+	$(RUN) assured-server serve --demo $(if $(PORT),--port $(PORT))
 
 test: sync
 	$(RUN) pytest $(PYTEST_ARGS)

@@ -176,8 +176,8 @@ def test_addresses_parse_and_print_back(value: str, expected: ClamdAddress) -> N
         "tcp://host:3310/path",
     ],
 )
-def test_bad_addresses_are_refused_naming_the_variable(value: str) -> None:
-    with pytest.raises(ValueError, match="ASSURED_CLAMD_ADDRESS"):
+def test_bad_addresses_are_refused_saying_what_is_expected(value: str) -> None:
+    with pytest.raises(ValueError, match="unix://|tcp://"):
         parse_clamd_address(value)
 
 

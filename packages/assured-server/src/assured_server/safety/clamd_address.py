@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-VARIABLE = "ASSURED_CLAMD_ADDRESS"
-
 
 @dataclass(frozen=True, slots=True)
 class ClamdAddress:
@@ -24,13 +22,14 @@ class ClamdAddress:
 
 
 def parse_clamd_address(value: str) -> ClamdAddress:
-    """Parse ``unix:///path`` or ``tcp://host:port``; a ValueError names the variable and why."""
+    """Parse ``unix:///path`` or ``tcp://host:port``; a ValueError says why not (the settings
+    name the variable and the value)."""
     parts = urlsplit(value.strip())
     if parts.scheme == "unix":
         # unix:///run/clamd.sock: no host, an absolute path (a relative one would depend on the
         # directory the server happens to start in).
         if parts.netloc or not parts.path.startswith("/") or parts.query or parts.fragment:
-            raise ValueError(f"{VARIABLE} must look like unix:///absolute/path, not {value!r}")
+            raise ValueError("a unix address must look like unix:///absolute/path")
         return ClamdAddress(path=parts.path)
     if parts.scheme == "tcp":
         try:
@@ -38,6 +37,6 @@ def parse_clamd_address(value: str) -> ClamdAddress:
         except ValueError:
             port = None
         if not parts.hostname or port is None or port == 0 or parts.path not in ("", "/"):
-            raise ValueError(f"{VARIABLE} must look like tcp://host:port, not {value!r}")
+            raise ValueError("a tcp address must look like tcp://host:port")
         return ClamdAddress(host=parts.hostname, port=port)
-    raise ValueError(f"{VARIABLE} must start with unix:// or tcp://, not {value!r}")
+    raise ValueError("the address must start with unix:// or tcp://")
