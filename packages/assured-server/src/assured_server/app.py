@@ -24,6 +24,7 @@ from assured_server.api import (
     storage_routes,
     upload_limits,
 )
+from assured_server.api.cors import CorsPolicy
 from assured_server.api.middleware import EdgeMiddleware
 from assured_server.config import Settings, load_settings
 from assured_server.db.migrate import migrate
@@ -93,7 +94,10 @@ def create_app(
         storage_routes,
     ):
         app.include_router(module.router)
-    app.add_middleware(EdgeMiddleware)
+    origins = settings.cors_origin_list
+    app.add_middleware(
+        EdgeMiddleware, cors=CorsPolicy(origins, app.router.routes) if origins else None
+    )
     return app
 
 
