@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from assured_server.api import (
     auth_routes,
+    docs,
     files_v1,
     files_v3,
     handlers,
@@ -79,10 +80,12 @@ def create_app(
         version="0.1.0",
         summary="Document uploads: the Assured API (v1), the Files API (v3), embedded S3 storage.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from local assets
         redoc_url=None,
     )
     app.state.services = services
     handlers.install(app)
+    docs.install(app)
     for module in (
         ops,
         auth_routes,
