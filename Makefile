@@ -12,7 +12,7 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet uv
 
-$(VENV)/.synced: uv.lock pyproject.toml packages/assured/pyproject.toml packages/assured-server/pyproject.toml | $(UV)
+$(VENV)/.synced: uv.lock pyproject.toml packages/assured/pyproject.toml packages/assured-server/pyproject.toml packages/assured-testing/pyproject.toml | $(UV)
 	$(UV) sync --frozen --all-packages --all-extras
 	touch $@
 
@@ -27,7 +27,7 @@ test: sync
 lint: sync
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
-	$(RUN) mypy packages/assured-server/src packages/assured/src packages/assured/scripts bench
+	$(RUN) mypy packages/assured-server/src packages/assured-testing/src packages/assured/src packages/assured/scripts bench
 	$(RUN) lint-imports --no-logo
 	$(RUN) python packages/assured/scripts/unasync.py --check
 

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assured_server import testing
+import assured_testing as testing
 from assured_server.db.engine import Database
-from assured_server.testing import Credentials, ServerProcess
+from assured_testing import Credentials, ServerProcess
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assured_server.config import ConfigError, Settings, load_settings, parse_origins
-from assured_server.testing import clean_env
+from assured_testing import clean_env
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from assured_server.api import (
     upload_limits,
 )
 from assured_server.api.cors import CorsPolicy
+from assured_server.api.login_gate import LoginGate
 from assured_server.api.middleware import EdgeMiddleware
 from assured_server.config import Settings, load_settings
 from assured_server.db.migrate import migrate
@@ -98,6 +99,8 @@ def create_app(
     ):
         app.include_router(module.router)
     origins = settings.cors_origin_list
+    # Inside the edge (request id, access log, metrics), before routing.
+    app.add_middleware(LoginGate, throttle=services.login_throttle)
     app.add_middleware(
         EdgeMiddleware, cors=CorsPolicy(origins, app.router.routes) if origins else None
     )

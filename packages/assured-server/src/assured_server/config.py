@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assured_server.files.expiration import parse_expiration
+from assured_server.expiration import parse_expiration
+from assured_server.safety.clamd_address import parse_clamd_address
 
 ENV_PREFIX = "ASSURED_"
 # The SDK's own variables: a shell that runs both may export them, and the server ignores them.
@@ -65,6 +66,19 @@ class Settings(BaseSettings):
     password_check_queue: int = Field(
         default=8, ge=0, le=1000, description="Password checks that may wait; then 503."
     )
+    scanner: Literal["none", "clamav"] = Field(
+        default="none", description="Malware scanning: none, or clamav through clamd."
+    )
+    clamd_address: str = Field(
+        default="unix:///var/run/clamav/clamd.ctl",
+        description="clamd's socket: unix:///path or tcp://host:port (Debian's by default).",
+    )
+    pdf_active_content: Literal["flag", "reject"] = Field(
+        default="flag", description="PDFs with active content: record the flags, or reject."
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000, ge=1, description="Images declaring more pixels are rejected."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -89,6 +103,12 @@ class Settings(BaseSettings):
     @classmethod
     def _cors_origins_are_origins(cls, value: str) -> str:
         return ",".join(parse_origins(value))
+
+    @field_validator("clamd_address")
+    @classmethod
+    def _clamd_address_parses(cls, value: str) -> str:
+        parse_clamd_address(value)
+        return value
 
     @field_validator("jwt_secret")
     @classmethod
@@ -206,11 +226,26 @@ def check_unknown_variables(environ: dict[str, str] | os._Environ[str] | None = 
         raise ConfigError(f"unknown configuration variable(s): {', '.join(unknown)}")
 
 
+def describe_errors(exc: ValidationError) -> str:
+    """One line per bad value, each naming its variable (``ASSURED_SCANNER: Input should…``)."""
+    lines = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"]:
+            variable = ENV_PREFIX + "_".join(str(part) for part in error["loc"]).upper()
+            if not message.startswith(variable):
+                message = f"{variable}: {message}"
+        lines.append(message)
+    return "; ".join(lines)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings from the environment, fill in generated secrets, prepare the data dir."""
     check_unknown_variables()
     try:
         settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from exc
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     return with_generated_secrets(settings)

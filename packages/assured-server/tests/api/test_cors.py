@@ -19,7 +19,7 @@ from server_helpers import (
     pdf_bytes,
 )
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 ALLOWED = "https://app.example.com"
 ALSO_ALLOWED = "http://localhost:3000"

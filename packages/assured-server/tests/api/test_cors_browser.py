@@ -26,7 +26,7 @@ from server_helpers import (
     pdf_bytes,
 )
 
-from assured_server.testing import SeaweedFS, ServerProcess
+from assured_testing import SeaweedFS, ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 60_000  # generous: two cores shared with other suites

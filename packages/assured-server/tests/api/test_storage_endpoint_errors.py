@@ -28,7 +28,7 @@ from server_helpers import (
 )
 
 from assured_server.storage.sigv4 import presign_post, presign_url
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 # These tests are about the server's own S3-protocol endpoints (the filesystem backend).
 pytestmark = pytest.mark.usefixtures("embedded_storage")

@@ -25,7 +25,7 @@ from assured_server.storage.base import (
 )
 from assured_server.storage.s3 import MIN_PART_SIZE, S3Storage
 from assured_server.storage.sigv4 import Credentials
-from assured_server.testing import SeaweedFS, free_port
+from assured_testing import SeaweedFS, free_port
 
 BUCKET = "storage-tests"
 MIB = 1 << 20

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from starlette.responses import StreamingResponse
 
+from assured_server.api import storage_docs
 from assured_server.api.deps import services
 from assured_server.api.multipart import MultipartError, MultipartLimits, MultipartReader, Part
 from assured_server.api.s3errors import S3Error, access_denied
@@ -30,7 +31,7 @@ from assured_server.storage.sigv4_policy import SigV4Error
 from assured_server.storage.xml import post_response_xml
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/storage", tags=["storage (S3 protocol)"], include_in_schema=False)
+router = APIRouter(prefix="/storage", tags=["storage (S3 protocol)"])
 # A form of at most 20 fields, none over 20 KiB (a policy is the longest), then the file.
 FORM_LIMITS = MultipartLimits(max_parts=20, max_part_header_bytes=8192, max_field_bytes=20 << 10)
 
@@ -87,7 +88,12 @@ def _file_for_key(key: str) -> str:
     return file_id
 
 
-@router.post("/{bucket}")
+@router.post(
+    "/{bucket}",
+    summary="Upload with a pre-signed POST form",
+    openapi_extra=storage_docs.POST_OBJECT,
+    responses=storage_docs.XML_ERRORS,
+)
 async def post_object(bucket: str, request: Request) -> Response:
     """S3 POST Object: verify the policy, then stream the verified file into place."""
     svc = services(request)
@@ -217,7 +223,20 @@ def _verify_get(svc: Services, request: Request) -> None:
         raise _sig_error(exc) from exc
 
 
-@router.api_route("/{bucket}/{key:path}", methods=["GET", "HEAD"])
+@router.get(
+    "/{bucket}/{key:path}",
+    summary="Download with a pre-signed URL",
+    operation_id="get_object",
+    openapi_extra=storage_docs.GET_OBJECT,
+    responses=storage_docs.XML_ERRORS,
+)
+@router.head(
+    "/{bucket}/{key:path}",
+    summary="The headers of a download (a URL signed for HEAD)",
+    operation_id="head_object",
+    openapi_extra=storage_docs.GET_OBJECT,
+    responses=storage_docs.XML_ERRORS,
+)
 async def get_object(bucket: str, key: str, request: Request) -> Response:
     """Serve an available file to the holder of a valid pre-signed URL."""
     svc = services(request)
