@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +16,7 @@ from server_helpers import (
     drop_postgres_database,
     is_s3,
     make_api,
+    own_server,
 )
 
 from assured_testing import SeaweedFS, ServerProcess, weed_binary
@@ -78,20 +78,10 @@ def swept_server(
     accounts for as orphans, so two servers with different databases must not share a bucket.
     """
     env = {"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD), "ASSURED_SWEEP_INTERVAL": "0.25"}
-    url = None
-    if backend:
-        url = create_postgres_database()
-        store: SeaweedFS = request.getfixturevalue("seaweedfs")
-        bucket = f"swept-{secrets.token_hex(4)}"
-        store.create_bucket(bucket)
-        env |= {"ASSURED_DATABASE_URL": url, **store.server_env(bucket)}
-    proc = ServerProcess(tmp_path_factory.mktemp("swept"), env_overrides=env)
-    try:
-        yield proc.start()
-    finally:
-        proc.stop()
-        if url is not None:
-            drop_postgres_database(url)
+    with own_server(
+        request, tmp_path_factory.mktemp("swept"), backend, env, bucket_prefix="swept"
+    ) as proc:
+        yield proc
 
 
 @pytest.fixture

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -301,6 +303,37 @@ def create_postgres_database() -> str:
 def drop_postgres_database(url: str) -> None:
     """Drop a database made by :func:`create_postgres_database`."""
     testing.drop_postgres_database(PG_ADMIN_DSN, url)
+
+
+@contextlib.contextmanager
+def own_server(
+    request: pytest.FixtureRequest,
+    directory: Path,
+    backend: dict[str, str],
+    env: dict[str, str],
+    *,
+    bucket_prefix: str = "own",
+) -> Iterator[ServerProcess]:
+    """A started server of the caller's own, with ``env``, on ``backend``'s deployment.
+
+    On the S3 deployment it gets a database and a bucket of its own: a sweep takes objects no
+    row of its database accounts for as orphans, so two servers with different databases must
+    not share a bucket.
+    """
+    url = None
+    if backend:
+        url = create_postgres_database()
+        store: testing.SeaweedFS = request.getfixturevalue("seaweedfs")
+        bucket = f"{bucket_prefix}-{secrets.token_hex(4)}"
+        store.create_bucket(bucket)
+        env = env | {"ASSURED_DATABASE_URL": url, **store.server_env(bucket)}
+    proc = ServerProcess(directory, env_overrides=env)
+    try:
+        yield proc.start()
+    finally:
+        proc.stop()
+        if url is not None:
+            drop_postgres_database(url)
 
 
 async def numbers_database(directory: Path) -> Database:

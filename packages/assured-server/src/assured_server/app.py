@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from assured_server.api import (
     auth_routes,
+    docs,
     files_v1,
     files_v3,
     handlers,
@@ -23,6 +24,7 @@ from assured_server.api import (
     providers_v1,
     upload_limits,
 )
+from assured_server.api.cors import CorsPolicy
 from assured_server.api.login_gate import LoginGate
 from assured_server.api.middleware import EdgeMiddleware
 from assured_server.config import Settings, load_settings
@@ -79,10 +81,12 @@ def create_app(
         version="0.1.0",
         summary="Document uploads: the Assured API (v1), the Files API (v3), embedded S3 storage.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from local assets
         redoc_url=None,
     )
     app.state.services = services
     handlers.install(app)
+    docs.install(app)
     for module in (
         ops,
         auth_routes,
@@ -94,9 +98,12 @@ def create_app(
         storage_routes,
     ):
         app.include_router(module.router)
+    origins = settings.cors_origin_list
     # Inside the edge (request id, access log, metrics), before routing.
     app.add_middleware(LoginGate, throttle=services.login_throttle)
-    app.add_middleware(EdgeMiddleware)
+    app.add_middleware(
+        EdgeMiddleware, cors=CorsPolicy(origins, app.router.routes) if origins else None
+    )
     return app
 
 

@@ -8,6 +8,7 @@ import secrets
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ SDK_VARIABLES = frozenset(
 )
 # The database drivers the server ships with.
 DATABASE_URL_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
 
 
 class ConfigError(ValueError):
@@ -91,12 +94,21 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=30.0, gt=0, le=3600)
     keep_alive_timeout: float = Field(default=5.0, gt=0, le=3600)
     max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated web origins allowed to call the API from a browser, or *.",
+    )
 
     @field_validator("max_expiration")
     @classmethod
     def _max_expiration_parses(cls, value: str) -> str:
         parse_expiration(value, maximum_seconds=None)
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins_are_origins(cls, value: str) -> str:
+        return ",".join(parse_origins(value))
 
     @field_validator("clamd_address")
     @classmethod
@@ -138,6 +150,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """The allowed browser origins (``("*",)`` for any); empty when CORS is off."""
+        return tuple(self.cors_origins.split(",")) if self.cors_origins else ()
+
+    @property
     def max_expiration_seconds(self) -> int:
         """The configured maximum file lifetime, in seconds."""
         return parse_expiration(self.max_expiration, maximum_seconds=None)
@@ -158,6 +175,57 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+
+def parse_origins(value: str) -> list[str]:
+    """``ASSURED_CORS_ORIGINS`` as a list of serialized origins, the way browsers send them.
+
+    Scheme and host are lower-cased and a default port dropped, so that the comparison with a
+    browser's ``Origin`` can be exact; anything that is not an origin is refused, loudly.
+    """
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if "*" in entries:
+        if len(entries) > 1:
+            raise ValueError("ASSURED_CORS_ORIGINS: '*' allows every origin; list no others")
+        return entries
+    origins: list[str] = []
+    for entry in entries:
+        origin = _origin(entry)
+        if origin is None:
+            raise ValueError(
+                f"ASSURED_CORS_ORIGINS: {entry!r} is not an origin; "
+                "write scheme://host[:port] with no path, as in https://app.example.com"
+            )
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def _origin(entry: str) -> str | None:
+    try:
+        parts = urlsplit(entry)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if (
+        scheme not in ("http", "https")
+        or not host
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+        or entry.endswith(("?", "#"))
+    ):
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    elif not _HOST.fullmatch(host):
+        return None
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 def check_unknown_variables(environ: dict[str, str] | os._Environ[str] | None = None) -> None:

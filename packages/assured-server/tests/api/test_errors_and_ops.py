@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -196,6 +197,22 @@ def test_openapi_and_docs(server: ServerProcess) -> None:
     assert "/api/v1/auth/token/" in document["paths"]
     docs = _get(server, "/docs")
     assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+
+
+def test_docs_need_no_other_host(server: ServerProcess) -> None:
+    html = _get(server, "/docs").text
+    # Every URL of the page is a path on this server: no CDN, no favicon or badge elsewhere.
+    assert "//" not in html.replace("<!DOCTYPE html>", "")
+    assert "validatorUrl" in html and '"validatorUrl": null' in html
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r"url: '([^']+)'", html)
+    assert len(urls) >= 4 and all(url.startswith("/") for url in urls), urls
+    for url in urls:
+        response = _get(server, url)
+        assert response.status_code == 200, url
+        assert response.content, url
+    script = _get(server, "/docs/assets/swagger-ui-bundle.js")
+    assert "javascript" in script.headers["content-type"]
+    assert b"SwaggerUIBundle" in script.content
 
 
 # --- storage errors are XML, API errors are JSON ---------------------------------------------

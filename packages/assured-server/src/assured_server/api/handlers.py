@@ -11,9 +11,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match
 
 from assured_server.api.middleware import request_id_of
+from assured_server.api.route_methods import methods_of
 from assured_server.db.engine import DatabaseUnavailable
 from assured_server.errors import ApiError, ErrorCode
 from assured_server.s3_protocol.errors import S3Error, s3_error_response
@@ -42,23 +42,9 @@ async def _s3_error(request: Request, exc: Exception) -> Response:
     return s3_error_response(exc, request_id_of(request.scope), head=request.method == "HEAD")
 
 
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-
 def _allowed_methods(request: Request, exc: HTTPException) -> dict[str, str]:
-    """The ``Allow`` header of a 405: every method some route serves on this path.
-
-    Starlette names only the first route whose path matches, but FastAPI makes one route per
-    method (and nests included routers), so each method is asked of the routes instead.
-    """
-    routes = request.app.router.routes
-    methods = [
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
-        )
-    ]
+    """The ``Allow`` header of a 405: every method some route serves on this path."""
+    methods = methods_of(request.app.router.routes, request.scope)
     headers = dict(exc.headers or {})
     if methods:
         headers["Allow"] = ", ".join(methods)

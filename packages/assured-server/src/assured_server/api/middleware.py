@@ -1,4 +1,5 @@
-"""The edge of every request: request ids, header and URL limits, access log, metrics, last 500.
+"""The edge of every request: request ids, header and URL limits, CORS, access log, metrics,
+last 500.
 
 One pure-ASGI layer (no per-request task or body copy) so that it costs little on hot paths.
 The limits are the contract's exact rules on the parsed request; the protocol
@@ -17,9 +18,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assured_server.api.cors import CorsPolicy, Preflight, origin_of, with_cors
 from assured_server.api.drain import LingeringBody
 from assured_server.errors import ApiError, ErrorCode, invalid
 from assured_server.metrics import observe_request
+from assured_server.s3_protocol.errors import s3_error_response
 from assured_server.serving.limits import MAX_HEADER_BYTES, MAX_HEADERS_TOTAL, MAX_URL_BYTES
 
 log = logging.getLogger("assured_server.access")
@@ -31,8 +34,9 @@ _JSON_UTF8 = b"application/json; charset=utf-8"
 class EdgeMiddleware:
     """Wraps the whole app; see the module docstring."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, cors: CorsPolicy | None = None) -> None:
         self.app = app
+        self.cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,6 +47,17 @@ class EdgeMiddleware:
         started = time.perf_counter()
         status = 0
         header_id = request_id.encode("ascii")
+        # CORS (when configured): a preflight is answered here, and every response under the
+        # prefixes, the edge's own errors included, gets its headers.
+        cors_headers: list[tuple[bytes, bytes]] | None = None
+        preflight: Preflight | None = None
+        cors = self.cors
+        if cors is not None and cors.applies(scope["path"]):
+            origin = origin_of(scope)
+            if origin is not None and scope["method"] == "OPTIONS":
+                preflight = cors.preflight(scope, origin)
+            allowed = preflight is None and cors.allowed(origin)
+            cors_headers = cors.response_headers(origin if allowed else None)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -58,6 +73,8 @@ class EdgeMiddleware:
                     if name.lower() != b"x-request-id"
                 ]
                 headers.append((b"x-request-id", header_id))
+                if cors_headers is not None:
+                    headers = with_cors(headers, cors_headers)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -70,6 +87,8 @@ class EdgeMiddleware:
                 )
             elif _url_too_long(scope):
                 await send_error(body.send, invalid("The URL is longer than 8 KiB."), request_id)
+            elif preflight is not None:
+                await _send_preflight(body.send, preflight, request_id)
             else:
                 await self.app(scope, body.receive, body.send)
         except Exception:
@@ -129,6 +148,20 @@ async def send_error(send: Send, error: ApiError, request_id: str) -> None:
     ]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _send_preflight(send: Send, preflight: Preflight, request_id: str) -> None:
+    error = preflight.error
+    if isinstance(error, ApiError):
+        await send_error(send, error, request_id)
+        return
+    if error is None:
+        status, headers, payload = 204, preflight.headers, b""
+    else:
+        response = s3_error_response(error, request_id)
+        status, headers, payload = error.status, response.raw_headers, bytes(response.body)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 

@@ -59,6 +59,10 @@ STALE_UPLOAD = timedelta(hours=24)
 class S3Storage(SigV4Presigning, StorageBackend):
     """Objects of one bucket in an S3-compatible store, addressed in path style."""
 
+    # MinIO's policy checker, which SeaweedFS shares, refuses a ``starts-with`` condition on
+    # ``$success_action_status`` and with it every upload; so S3 policies leave the field out.
+    covers_success_action_status = False
+
     def __init__(
         self,
         endpoint_url: str,
