@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 # models load with the first resource that uses them.
 ModelT = TypeVar("ModelT", bound="pydantic.BaseModel")
 T = TypeVar("T")
-HttpT = TypeVar("HttpT", httpx.AsyncClient, httpx.Client)
+# Strings too: httpx is imported when the first client is made, not with the SDK (``_httpx``).
+HttpT = TypeVar("HttpT", "httpx.AsyncClient", "httpx.Client")
 
 Page = tuple[list[T], str | None]
 """One page: its items and the cursor of the next page (``None`` after the last)."""

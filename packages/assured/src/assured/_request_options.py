@@ -6,12 +6,13 @@ import dataclasses
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypeAlias, TypedDict
 
 from assured._httpx import httpx
 from assured._multipart import MultipartForm
 
-TimeoutTypes = float | httpx.Timeout | None
+# A string: reading ``httpx.Timeout`` here would import httpx with the SDK (see ``_httpx``).
+TimeoutTypes: TypeAlias = "float | httpx.Timeout | None"
 
 
 class CallOptions(TypedDict, total=False):
