@@ -229,6 +229,8 @@ def test_importing_the_clients_defers_httpx_until_one_is_made() -> None:
     for client in ("Assured", "AssuredClient"):
         made = f"from assured import {client}\nc = {client}(api_key='k')\nassert c.timeout.read"
         assert _loaded(made, ("httpx", *HTTPX_CLI)) == ["httpx"]
+        # Its connection pool (httpcore, the TLS roots) waits for the first request.
+        assert _loaded(made, ("httpcore", "certifi")) == []
 
 
 def test_the_lazy_httpx_is_the_real_module_once_used() -> None:
