@@ -225,6 +225,8 @@ def test_importing_the_clients_defers_httpx_until_one_is_made() -> None:
         "assert assured.AssuredClient is AssuredClient\n"
     )
     assert _loaded(code, HTTPX_ITSELF) == []
+    # Nor what only a request needs (idempotency keys, multipart boundaries, storage errors).
+    assert _loaded(code, ("uuid", "secrets", "html")) == []
     # The first client made imports it (without its command line), sync or async alike.
     for client in ("Assured", "AssuredClient"):
         made = f"from assured import {client}\nc = {client}(api_key='k')\nassert c.timeout.read"

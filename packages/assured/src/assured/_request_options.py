@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypedDict
@@ -30,6 +29,8 @@ class CallOptions(TypedDict, total=False):
 
 def new_idempotency_key() -> str:
     """A fresh ``Idempotency-Key``: one per logical create call, reused by its retries."""
+    import uuid  # here: it imports platform, which nothing else at SDK import needs
+
     return str(uuid.uuid4())
 
 
