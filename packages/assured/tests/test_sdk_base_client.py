@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email.utils
 import io
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -387,6 +389,28 @@ def test_sync_client_maps_errors(sync_client: Assured, api: respx.MockRouter) ->
 def test_negative_max_retries_is_refused() -> None:
     with pytest.raises(ValueError, match="max_retries"):
         Assured(max_retries=-1)
+
+
+def test_the_pool_is_made_once_by_the_first_request() -> None:
+    # Making one reads the TLS roots: a client never used (an error before any request) is
+    # spared that, and closing it closes nothing.
+    with Assured(base_url=BASE_URL, api_key="k") as unused:
+        assert unused._pool.http is None
+    assert unused._pool.http is None
+    client = Assured(base_url=BASE_URL, api_key="k")
+    copy = client.with_options(timeout=5)
+    barrier = threading.Barrier(8)
+
+    def first_use(_: int) -> httpx.Client:
+        barrier.wait(timeout=30)
+        return (copy if _ % 2 else client)._http()
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(first_use, range(8)))
+    assert len({id(http) for http in made}) == 1
+    assert client._pool.http is made[0]
+    client.close()
+    assert made[0].is_closed
 
 
 async def test_client_used_after_close_reopens_its_pool(api: respx.MockRouter) -> None:

@@ -183,6 +183,10 @@ def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
 HTTPX_CLI = ("click", "rich", "pygments", "httpx._main")
 
 
+# What httpx brings with it; `from assured import AssuredClient` defers it to the first client.
+HTTPX_ITSELF = ("httpx", "httpcore", "http.client", "urllib.request", "email.parser", "ssl", "idna")
+
+
 def test_the_client_loads_neither_httpx_cli_nor_the_models_until_used() -> None:
     assert importlib.util.find_spec("rich") is not None, "the CLI extra must be installed"
     assert _loaded("from assured import AssuredClient", (*HTTPX_CLI, "pydantic", "anyio")) == []
@@ -210,3 +214,36 @@ def test_cli_help_loads_no_http_client_models_or_rich_help() -> None:
 def test_httpx_own_command_line_is_still_importable_after_the_sdk() -> None:
     code = "from assured import AssuredClient\nimport httpx._main"
     assert _loaded(code, ("httpx._main", "click")) == ["click", "httpx._main"]
+
+
+def test_importing_the_clients_defers_httpx_until_one_is_made() -> None:
+    # Importing the SDK (the clients, the exceptions, the per-call options) imports no httpx.
+    code = (
+        "import assured\n"
+        "from assured import Assured, AssuredClient, CallOptions, DownloadDestination\n"
+        "from assured.exceptions import APIConnectionError\n"
+        "assert assured.AssuredClient is AssuredClient\n"
+    )
+    assert _loaded(code, HTTPX_ITSELF) == []
+    # Nor what only a request needs (idempotency keys, multipart boundaries, storage errors).
+    assert _loaded(code, ("uuid", "secrets", "html")) == []
+    # The first client made imports it (without its command line), sync or async alike.
+    for client in ("Assured", "AssuredClient"):
+        made = f"from assured import {client}\nc = {client}(api_key='k')\nassert c.timeout.read"
+        assert _loaded(made, ("httpx", *HTTPX_CLI)) == ["httpx"]
+        # Its connection pool (httpcore, the TLS roots) waits for the first request.
+        assert _loaded(made, ("httpcore", "certifi")) == []
+
+
+def test_the_lazy_httpx_is_the_real_module_once_used() -> None:
+    import httpx
+
+    from assured import Assured
+    from assured._httpx import httpx as lazy
+    from assured._httpx import load
+
+    assert load() is httpx
+    assert lazy.Timeout is httpx.Timeout
+    with Assured(api_key="k", timeout=3) as client:
+        assert isinstance(client.timeout, httpx.Timeout)
+        assert client.with_options(timeout=httpx.Timeout(5)).timeout == httpx.Timeout(5)

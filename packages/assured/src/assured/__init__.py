@@ -7,6 +7,11 @@
 
 ``Assured`` is the same client for synchronous code. Errors live in ``assured.exceptions``,
 the wire models in ``assured.models.files`` and ``assured.models.provider_profile``.
+
+What is imported when: importing the SDK, even ``from assured import AssuredClient``, imports
+neither httpx nor pydantic, so that it starts fast. The cost is deferred, not gone: the first
+client constructed imports httpx, its first request makes the connection pool (httpcore, the
+TLS roots), and the first use of a resource or a model imports pydantic and the models.
 """
 
 from __future__ import annotations
@@ -69,8 +74,8 @@ if TYPE_CHECKING:
     from assured.resources.files import AsyncFiles, Files
     from assured.resources.provider_profile import AsyncProviderProfiles, ProviderProfiles
 
-# Loaded on first access: ``import assured`` stays cheap (no httpx, no pydantic) until a client
-# or a model is actually used, which keeps CLI start-up and ``import assured`` fast.
+# Loaded on first access: ``import assured`` stays cheap until a name is used; the clients'
+# modules in turn import httpx only when a client is constructed (see ``assured._httpx``).
 _LAZY: dict[str, str] = {
     "Assured": "assured._client_sync",
     "AssuredClient": "assured._client_async",

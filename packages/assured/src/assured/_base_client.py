@@ -12,9 +12,10 @@ import copy
 import math
 import os
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 # models load with the first resource that uses them.
 ModelT = TypeVar("ModelT", bound="pydantic.BaseModel")
 T = TypeVar("T")
-HttpT = TypeVar("HttpT", httpx.AsyncClient, httpx.Client)
+# Strings too: httpx is imported when the first client is made, not with the SDK (``_httpx``).
+HttpT = TypeVar("HttpT", "httpx.AsyncClient", "httpx.Client")
 
 Page = tuple[list[T], str | None]
 """One page: its items and the cursor of the next page (``None`` after the last)."""
@@ -56,9 +58,12 @@ def _jitter() -> float:
 class Pool(Generic[HttpT]):
     """The connection pool, shared by a client and the copies ``with_options`` makes of it."""
 
-    http: HttpT
+    http: HttpT | None
+    """``None`` until the first request when the SDK makes it (making one loads TLS roots)."""
     owned: bool
     """Made by the SDK (not passed in as ``http_client``): the SDK may close and reopen it."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while the SDK makes the pool: two threads' first requests make only one."""
 
 
 def check_page_cursor(cursor: str | None, previous: str | None) -> None:

@@ -44,9 +44,9 @@ class AsyncAPIClient(BaseClient):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._pool = Pool(
-            http_client or httpx.AsyncClient(timeout=self.timeout), owned=http_client is None
-        )
+        # The SDK's own pool is made by the first request (``_http``), not here: making one
+        # imports httpcore and reads the TLS roots, which a client never used needs not pay.
+        self._pool: Pool[httpx.AsyncClient] = Pool(http_client, owned=http_client is None)
         self._token_lock = AsyncLock()
 
     async def close(self) -> None:
@@ -54,7 +54,7 @@ class AsyncAPIClient(BaseClient):
 
         A copy made by ``with_options`` leaves the pool it shares open.
         """
-        if self._pool.owned and not self._is_copy:
+        if self._pool.owned and not self._is_copy and self._pool.http is not None:
             await self._pool.http.aclose()
 
     async def request(
@@ -102,11 +102,17 @@ class AsyncAPIClient(BaseClient):
         return self._upload_limit.max_size
 
     def _http(self) -> httpx.AsyncClient:
-        if self._pool.http.is_closed and self._pool.owned:
-            # Used again after ``close()`` (the public guide presigns after its ``async with``
-            # block): open a new pool rather than fail; ``close()`` closes it again.
-            self._pool.http = httpx.AsyncClient(timeout=self.timeout)
-        return self._pool.http
+        pool = self._pool
+        http = pool.http
+        # Made on first use; and used again after ``close()`` (the public guide presigns after
+        # its ``async with`` block), a new pool is opened rather than fail: ``close()`` closes
+        # it again. A pool passed in as ``http_client`` is used as it is.
+        if http is None or (pool.owned and http.is_closed):
+            with pool.lock:
+                http = pool.http
+                if http is None or (pool.owned and http.is_closed):
+                    http = pool.http = httpx.AsyncClient(timeout=self.timeout)
+        return http
 
     async def _send(self, options: RequestOptions, *, stream: bool = False) -> httpx.Response:
         attempt = 0

@@ -45,9 +45,9 @@ class SyncAPIClient(BaseClient):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._pool = Pool(
-            http_client or httpx.Client(timeout=self.timeout), owned=http_client is None
-        )
+        # The SDK's own pool is made by the first request (``_http``), not here: making one
+        # imports httpcore and reads the TLS roots, which a client never used needs not pay.
+        self._pool: Pool[httpx.Client] = Pool(http_client, owned=http_client is None)
         self._token_lock = Lock()
 
     def close(self) -> None:
@@ -55,7 +55,7 @@ class SyncAPIClient(BaseClient):
 
         A copy made by ``with_options`` leaves the pool it shares open.
         """
-        if self._pool.owned and not self._is_copy:
+        if self._pool.owned and not self._is_copy and self._pool.http is not None:
             self._pool.http.close()
 
     def request(
@@ -101,11 +101,17 @@ class SyncAPIClient(BaseClient):
         return self._upload_limit.max_size
 
     def _http(self) -> httpx.Client:
-        if self._pool.http.is_closed and self._pool.owned:
-            # Used again after ``close()`` (the public guide presigns after its ``with``
-            # block): open a new pool rather than fail; ``close()`` closes it again.
-            self._pool.http = httpx.Client(timeout=self.timeout)
-        return self._pool.http
+        pool = self._pool
+        http = pool.http
+        # Made on first use; and used again after ``close()`` (the public guide presigns after
+        # its ``with`` block), a new pool is opened rather than fail: ``close()`` closes
+        # it again. A pool passed in as ``http_client`` is used as it is.
+        if http is None or (pool.owned and http.is_closed):
+            with pool.lock:
+                http = pool.http
+                if http is None or (pool.owned and http.is_closed):
+                    http = pool.http = httpx.Client(timeout=self.timeout)
+        return http
 
     def _send(self, options: RequestOptions, *, stream: bool = False) -> httpx.Response:
         attempt = 0

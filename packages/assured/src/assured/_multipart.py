@@ -10,7 +10,6 @@ sent with chunked transfer encoding.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 from assured._streams import ProgressCallback, UploadSource
@@ -38,6 +37,8 @@ class MultipartForm:
         content_type: str,
         progress: ProgressCallback | None = None,
     ) -> None:
+        import secrets  # here: it imports hmac, which nothing else at SDK import needs
+
         self.boundary = secrets.token_hex(16)
         self.filename = filename
         """The name the file part carries."""

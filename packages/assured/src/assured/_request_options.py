@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypeAlias, TypedDict
 
 from assured._httpx import httpx
 from assured._multipart import MultipartForm
 
-TimeoutTypes = float | httpx.Timeout | None
+# A string: reading ``httpx.Timeout`` here would import httpx with the SDK (see ``_httpx``).
+TimeoutTypes: TypeAlias = "float | httpx.Timeout | None"
 
 
 class CallOptions(TypedDict, total=False):
@@ -29,6 +29,8 @@ class CallOptions(TypedDict, total=False):
 
 def new_idempotency_key() -> str:
     """A fresh ``Idempotency-Key``: one per logical create call, reused by its retries."""
+    import uuid  # here: it imports platform, which nothing else at SDK import needs
+
     return str(uuid.uuid4())
 
 

@@ -5,7 +5,6 @@ An error answer may be the contract's JSON, S3's XML (storage) or anything else 
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -84,4 +83,6 @@ def _xml_text(body: str, tag: str) -> str | None:
     match = re.search(_XML_TAG.format(tag), body, re.DOTALL)
     if match is None:
         return None
+    import html  # here: only storage's XML errors need it
+
     return html.unescape(match[1]).strip() or None
