@@ -28,6 +28,7 @@ from assured_server.files.v1_form import UploadForm
 from assured_server.files.views import storage_url
 from assured_server.services import Services
 from assured_server.storage.base import StorageError
+from assured_server.stores.unit import writer_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/files", tags=["files (v1)"])
@@ -101,22 +102,16 @@ async def handle(request: Request, who: Caller) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
         raise _too_large(limit)
-    guard = await idempotency.begin(svc, request, who.account_id)
-    try:
-        reader = MultipartReader(
-            request.stream(), request.headers.get("content-type", ""), FORM_LIMITS
-        )
-        if guard is not None and guard.is_repeat:
-            return guard.replay(await _fingerprint_only(reader, limit))
-        body = await _upload(svc, who, reader, guard)
-    except MultipartError as exc:
-        if guard is not None and not guard.is_repeat:
-            await guard.abandon()
-        raise invalid(f"The request is not a valid multipart form: {exc.message}") from exc
-    except BaseException:
-        if guard is not None and not guard.is_repeat:
-            await guard.abandon()
-        raise
+    async with idempotency.keyed(svc, request, who.account_id) as guard:
+        try:
+            reader = MultipartReader(
+                request.stream(), request.headers.get("content-type", ""), FORM_LIMITS
+            )
+            if guard is not None and guard.is_repeat:
+                return guard.replay(await _fingerprint_only(reader, limit))
+            body = await _upload(svc, who, reader, guard)
+        except MultipartError as exc:
+            raise invalid(f"The request is not a valid multipart form: {exc.message}") from exc
     return JSONResponse(body, status_code=201)
 
 
@@ -190,7 +185,7 @@ async def _receive_file(
     # leased to this request, and the lease renews itself while bytes arrive, so no sweeper
     # drops or purges it under an upload that is slow but alive, however long it takes.
     lease = UploadLease.of_new_row(svc.db, row, now)
-    await svc.db.insert(row)
+    await svc.stores.files.add(row)
     pending.append(row)
 
     async def rest_of_form() -> None:
@@ -229,9 +224,9 @@ async def _record(
 ) -> dict[str, Any]:
     """``pending`` → ``available``, with the expiry the whole form settled on; the response."""
     uploaded_at = utcnow()
-    async with svc.db.transaction() as tx:
+    async with svc.stores.unit() as unit:
         settled = await lifecycle.mark_available(
-            tx,
+            writer_of(svc.db, unit),  # transitional: the files store takes this over
             row.id,
             ingested,
             uploaded_at=uploaded_at,
@@ -250,7 +245,7 @@ async def _record(
         body = _v1_body(svc, row)
         if recorder.guard is not None:
             # The available file and the key's stored response commit together.
-            await recorder.guard.record(tx, recorder.fingerprint.hexdigest(), 201, body)
+            await recorder.guard.record(unit, recorder.fingerprint.hexdigest(), 201, body)
     return body
 
 

@@ -125,12 +125,12 @@ async def _create(
         "file": file_v3(row, bucket=svc.settings.bucket, now=now),
     }
     if finish is None:
-        await svc.db.insert(row)
+        await svc.stores.files.add(row)
     else:
         # The pending file and the key's stored response commit together.
-        async with svc.db.transaction() as tx:
-            await tx.insert(row)
-            await finish(tx, 201, response)
+        async with svc.stores.unit() as unit:
+            await svc.stores.files.add(row, unit)
+            await finish(unit, 201, response)
     return response
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, update
 from assured_server.auth.accounts import purge_revocations
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
-from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord, StoredFile
+from assured_server.db.models import StoredFile
 from assured_server.files import claims, lifecycle, orphans
 from assured_server.files.records import (
     AVAILABLE,
@@ -29,6 +29,7 @@ from assured_server.files.records import (
 )
 from assured_server.metrics import SWEPT
 from assured_server.storage.base import StorageBackend, StorageError
+from assured_server.stores.idempotency import IdempotencyKeys
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -54,6 +55,7 @@ class Sweeper:
         orphan_batch: int = orphans.BATCH,
     ) -> None:
         self.db = db
+        self.idempotency = IdempotencyKeys(db)
         self.storage = storage
         self.interval = interval
         self.max_upload_bytes = max_upload_bytes
@@ -88,11 +90,7 @@ class Sweeper:
         }
         async with self.db.write() as session:
             await purge_revocations(session)
-            await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.created_at < now - IDEMPOTENCY_RETENTION
-                )
-            )
+        await self.idempotency.purge(now)
         if hasattr(self.storage, "sweep_temps"):
             await self.storage.sweep_temps()
         for action, count in counts.items():
