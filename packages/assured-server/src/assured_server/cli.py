@@ -99,11 +99,14 @@ def serve(
 
 async def _release_leases(settings: Settings) -> None:
     from assured_server.db.engine import Database
-    from assured_server.files.upload_lease import release_all
+    from assured_server.stores.files import Files
 
+    # A server starting with its files on its own disk: no process of an earlier run is still
+    # uploading or sweeping there, and a form whose upload was cut by a crash then works again
+    # at once instead of after the lease.
     db = Database(settings.effective_database_url)
     try:
-        released = await release_all(db)
+        released = await Files(db).release_all_leases()
     finally:
         await db.dispose()
     if released:

@@ -23,7 +23,7 @@ from assured_server.clock import utcnow
 from assured_server.config import Settings, with_generated_secrets
 from assured_server.db.migrate import migrate
 from assured_server.db.models import StoredFile
-from assured_server.files import lifecycle, records
+from assured_server.files import lifecycle
 from assured_server.files.ingest import ingest
 from assured_server.files.orphans import OrphanSweep
 from assured_server.files.records import landing_key, storage_key
@@ -130,10 +130,10 @@ async def _file(svc: Services, status: str = "available") -> StoredFile:
             content_type="application/pdf",
             max_bytes=99,
         )
-        assert await lifecycle.mark_available(svc.db, row.id, done)
+        assert await lifecycle.mark_available(svc.stores.files, row.id, done)
     elif status in ("expired", "rejected"):
-        assert await records.transition(
-            svc.db, row.id, from_status="pending", status=status, purged_at=utcnow()
+        assert await svc.stores.files.transition(
+            row.id, from_status="pending", status=status, purged_at=utcnow()
         )
     return row
 

@@ -20,6 +20,7 @@ from assured_server.files.records import storage_key
 from assured_server.files.sweeper import UPLOAD_GRACE, Sweeper
 from assured_server.services import Services
 from assured_server.storage.filesystem import FilesystemStorage
+from assured_server.stores.files import LEASE
 
 
 async def _one(chunk: bytes) -> AsyncIterator[bytes]:
@@ -54,7 +55,7 @@ async def _file(
             content_type="application/pdf",
             max_bytes=1000,
         )
-        assert await lifecycle.mark_available(svc.db, row.id, done)
+        assert await lifecycle.mark_available(svc.stores.files, row.id, done)
     return row
 
 
@@ -151,18 +152,16 @@ async def test_racing_sweepers_delete_each_files_bytes_exactly_once(svc: Service
 
 
 async def test_a_claimed_file_is_skipped_until_its_lease_runs_out(svc: Services) -> None:
-    from assured_server.files import claims
-
     async with svc.db.write() as session:
         account = await create_account(session, "lease")
     row = await _file(svc, account.id, expires_in=None, upload=False)
     now = utcnow()
-    first = await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)
-    second = await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)
-    assert [r.id for r in first] == [row.id] and second == []
-    later = now + claims.LEASE + timedelta(seconds=1)
-    assert [
-        r.id for r in await claims.claim_where(svc.db, StoredFile.id == row.id, now=later, limit=10)
-    ] == [row.id]
-    await claims.release(svc.db, row.id)
-    assert len(await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)) == 1
+    files = svc.stores.files
+    first = await files.claim_pending(row.id, now)
+    second = await files.claim_pending(row.id, now)
+    assert first is not None and first.id == row.id and second is None
+    later = now + LEASE + timedelta(seconds=1)
+    taken = await files.claim_pending(row.id, later)
+    assert taken is not None and taken.id == row.id
+    await files.release_claim(row.id)
+    assert await files.claim_pending(row.id, now) is not None

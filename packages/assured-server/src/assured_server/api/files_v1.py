@@ -19,7 +19,7 @@ from assured_server.auth.scopes import FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
 from assured_server.db.models import StoredFile
 from assured_server.errors import ApiError, ErrorCode, invalid, missing
-from assured_server.files import lifecycle, records
+from assured_server.files import lifecycle
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
 from assured_server.files.records import AVAILABLE, EXPIRED, storage_key
 from assured_server.files.sniff import ContentMismatch
@@ -28,7 +28,6 @@ from assured_server.files.v1_form import UploadForm
 from assured_server.files.views import storage_url
 from assured_server.services import Services
 from assured_server.storage.base import StorageError
-from assured_server.stores.unit import writer_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/files", tags=["files (v1)"])
@@ -184,7 +183,7 @@ async def _receive_file(
     # cleans up; bytes never exist without a row that accounts for them. The row is inserted
     # leased to this request, and the lease renews itself while bytes arrive, so no sweeper
     # drops or purges it under an upload that is slow but alive, however long it takes.
-    lease = UploadLease.of_new_row(svc.db, row, now)
+    lease = UploadLease.of_new_row(svc.stores.files, row, now)
     await svc.stores.files.add(row)
     pending.append(row)
 
@@ -226,10 +225,11 @@ async def _record(
     uploaded_at = utcnow()
     async with svc.stores.unit() as unit:
         settled = await lifecycle.mark_available(
-            writer_of(svc.db, unit),  # transitional: the files store takes this over
+            svc.stores.files,
             row.id,
             ingested,
             uploaded_at=uploaded_at,
+            unit=unit,
             expires_at=row.expires_at,
             upload_expires_at=None,
             **RELEASED,
@@ -266,8 +266,8 @@ async def _forget(svc: Services, pending: list[StoredFile]) -> None:
         return
     row = pending[0]
     with anyio.CancelScope(shield=True):
-        await records.forget_upload(svc.db, row.id)
-        if await svc.db.fetch(StoredFile, row.id) is not None:
+        await svc.stores.files.forget_upload(row.id)
+        if await svc.stores.files.by_id(row.id) is not None:
             return  # available: the commit went through
         try:
             await svc.storage.delete(storage_key(row.id))
@@ -285,7 +285,7 @@ async def _lost(svc: Services, row: StoredFile) -> ApiError:
     longer than its lease (a client that stopped sending for minutes): 503 with ``Retry-After``,
     which clients retry, since the same request sent again succeeds.
     """
-    current = await svc.db.fetch(StoredFile, row.id)
+    current = await svc.stores.files.by_id(row.id)
     now = utcnow()
     if (current is not None and current.status == EXPIRED) or (
         row.expires_at is not None and row.expires_at <= now

@@ -19,7 +19,7 @@ from assured_server.clock import utcnow
 from assured_server.db.errors import ConstraintViolation
 from assured_server.db.models import ProviderProfile, StoredFile
 from assured_server.errors import ApiError, ErrorCode, not_found
-from assured_server.files.records import AVAILABLE, effective_status, fetch_file
+from assured_server.files.records import AVAILABLE, effective_status
 from assured_server.files.urls import ForeignUrl, file_id_of
 from assured_server.files.views import storage_url
 from assured_server.providers.npi import is_valid_npi
@@ -294,7 +294,7 @@ async def _references(
     profile = await svc.stores.providers.profile(who.account_id, provider_id)
     if profile is None:
         raise not_found("No such provider profile.")
-    file = await fetch_file(svc.db, who.account_id, file_id)
+    file = await svc.stores.files.owned(who.account_id, file_id)
     if file is None:
         raise _bad_document_url("document_url names no file of this account.")
     status = effective_status(file, utcnow())
