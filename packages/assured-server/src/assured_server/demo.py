@@ -6,13 +6,11 @@ import json
 import os
 import shlex
 
-from sqlalchemy import select
-
 from assured_server.auth import accounts
 from assured_server.config import Settings
 from assured_server.db.engine import Database
 from assured_server.db.migrate import migrate
-from assured_server.db.models import Account
+from assured_server.stores.accounts import Accounts
 
 DEMO_KEY_FILE = "demo_api_key"
 
@@ -24,16 +22,14 @@ async def ensure_demo(settings: Settings) -> str:
     try:
         await migrate(db)
         if not key_path.exists():
-            async with db.write() as session:
-                account = await accounts.create_account(session, "demo")
-                _, value = await accounts.create_api_key(session, account.id, None)
+            store = Accounts(db)
+            account = await accounts.create_account(store, "demo")
+            _, value = await accounts.create_api_key(store, account.id, None)
             fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(f"{account.id} {value}\n")
         account_id, value = key_path.read_text(encoding="utf-8").split()
-        async with db.read() as session:
-            exists = await session.scalar(select(Account.id).where(Account.id == account_id))
-        if exists is None:
+        if await Accounts(db).account(account_id) is None:
             raise RuntimeError(f"{key_path} names an account that is gone; delete the file")
     finally:
         await db.dispose()

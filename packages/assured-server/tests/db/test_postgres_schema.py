@@ -9,6 +9,7 @@ from assured_server.clock import utcnow
 from assured_server.db.engine import Database
 from assured_server.db.migrate import current_revision, head_revision, migrate
 from assured_server.files import lifecycle
+from assured_server.stores.accounts import Accounts
 from assured_server.stores.files import Files
 
 
@@ -18,9 +19,8 @@ async def test_migrations_and_file_queries_run_on_postgres(postgres_url: str) ->
         await migrate(db)
         await migrate(db)  # a second run (another replica) is a no-op
         assert await current_revision(db) == head_revision()
-        async with db.write() as session:
-            account = await create_account(session, "pg")
-            await create_api_key(session, account.id, None)
+        account = await create_account(Accounts(db), "pg")
+        await create_api_key(Accounts(db), account.id, None)
         now = utcnow()
         rows = [
             lifecycle.new_row(

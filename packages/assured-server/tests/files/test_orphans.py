@@ -114,8 +114,7 @@ async def _one(chunk: bytes) -> AsyncIterator[bytes]:
 
 async def _file(svc: Services, status: str = "available") -> StoredFile:
     """A file of the database in ``status``, with its bytes where that status keeps them."""
-    async with svc.db.write() as session:
-        account = await create_account(session, "orphans")
+    account = await create_account(svc.stores.accounts, "orphans")
     row = lifecycle.new_row(
         lifecycle.NewFile(account.id, "a.pdf", "application/pdf", "v3", 86400),
         now=utcnow(),

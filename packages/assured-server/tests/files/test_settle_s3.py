@@ -60,8 +60,7 @@ async def svc(tmp_path: Path, weed: SeaweedFS) -> AsyncIterator[Services]:
 
 
 async def pending(svc: Services) -> StoredFile:
-    async with svc.db.write() as session:
-        account = await create_account(session, "settle")
+    account = await create_account(svc.stores.accounts, "settle")
     row = lifecycle.new_row(
         lifecycle.NewFile(account.id, "a.pdf", "application/pdf", "v3", 86400),
         now=utcnow(),

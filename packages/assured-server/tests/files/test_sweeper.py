@@ -66,8 +66,7 @@ async def _status(svc: Services, file_id: str) -> str | None:
 
 
 async def test_expired_files_are_marked_and_their_bytes_deleted_once(svc: Services) -> None:
-    async with svc.db.write() as session:
-        account = await create_account(session, "sweep")
+    account = await create_account(svc.stores.accounts, "sweep")
     soon = await _file(svc, account.id, expires_in=60, upload=True)
     later = await _file(svc, account.id, expires_in=3600, upload=True)
     path = svc.storage.path_of(storage_key(soon.id))  # type: ignore[attr-defined]
@@ -86,8 +85,7 @@ async def test_expired_files_are_marked_and_their_bytes_deleted_once(svc: Servic
 
 
 async def test_uploads_that_never_arrived_are_dropped_after_their_window(svc: Services) -> None:
-    async with svc.db.write() as session:
-        account = await create_account(session, "stale")
+    account = await create_account(svc.stores.accounts, "stale")
     never = await _file(svc, account.id, expires_in=86400, upload=False)
     sweeper = Sweeper(svc.db, svc.storage, interval=60)
     inside = await sweeper.sweep_once(now=utcnow() + timedelta(minutes=10))
@@ -101,8 +99,7 @@ async def test_uploads_that_never_arrived_are_dropped_after_their_window(svc: Se
 async def test_two_sweepers_racing_change_each_file_once(svc: Services) -> None:
     import anyio
 
-    async with svc.db.write() as session:
-        account = await create_account(session, "race")
+    account = await create_account(svc.stores.accounts, "race")
     rows = [await _file(svc, account.id, expires_in=60, upload=True) for _ in range(10)]
     first, second = Sweeper(svc.db, svc.storage, 60), Sweeper(svc.db, svc.storage, 60)
     when = utcnow() + timedelta(minutes=5)
@@ -131,8 +128,7 @@ class CountingStorage(FilesystemStorage):
 async def test_racing_sweepers_delete_each_files_bytes_exactly_once(svc: Services) -> None:
     import anyio
 
-    async with svc.db.write() as session:
-        account = await create_account(session, "once")
+    account = await create_account(svc.stores.accounts, "once")
     rows = [await _file(svc, account.id, expires_in=60, upload=True) for _ in range(12)]
     fs = svc.storage
     assert isinstance(fs, FilesystemStorage)
@@ -152,8 +148,7 @@ async def test_racing_sweepers_delete_each_files_bytes_exactly_once(svc: Service
 
 
 async def test_a_claimed_file_is_skipped_until_its_lease_runs_out(svc: Services) -> None:
-    async with svc.db.write() as session:
-        account = await create_account(session, "lease")
+    account = await create_account(svc.stores.accounts, "lease")
     row = await _file(svc, account.id, expires_in=None, upload=False)
     now = utcnow()
     files = svc.stores.files

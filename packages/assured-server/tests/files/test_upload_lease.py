@@ -15,6 +15,7 @@ from assured_server.db.migrate import migrate
 from assured_server.db.models import StoredFile
 from assured_server.files import lifecycle
 from assured_server.files.upload_lease import UploadLease, UploadLost
+from assured_server.stores.accounts import Accounts
 from assured_server.stores.files import LEASE, Files
 
 
@@ -28,8 +29,7 @@ async def db(tmp_path: Path, private_database: dict[str, str]) -> AsyncIterator[
 
 
 async def _pending(db: Database) -> StoredFile:
-    async with db.write() as session:
-        account = await create_account(session, "lease")
+    account = await create_account(Accounts(db), "lease")
     row = lifecycle.new_row(
         lifecycle.NewFile(account.id, "a.pdf", "application/pdf", "v3", 3600),
         now=utcnow(),
@@ -106,8 +106,7 @@ async def test_keep_renews_only_when_due(db: Database) -> None:
 
 
 async def test_a_new_rows_lease_is_written_with_the_row(db: Database) -> None:
-    async with db.write() as session:
-        account = await create_account(session, "born")
+    account = await create_account(Accounts(db), "born")
     now = utcnow()
     row = lifecycle.new_row(
         lifecycle.NewFile(account.id, "a.pdf", "application/pdf", "v1", None),

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 import anyio
 
-from assured_server.auth.accounts import purge_revocations
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
 from assured_server.files import lifecycle, orphans
 from assured_server.files.records import LANDING_PREFIX, PENDING, storage_key
 from assured_server.metrics import SWEPT
 from assured_server.storage.base import StorageBackend, StorageError
+from assured_server.stores.accounts import Accounts
 from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
 
@@ -47,6 +47,7 @@ class Sweeper:
         orphan_batch: int = orphans.BATCH,
     ) -> None:
         self.db = db
+        self.accounts = Accounts(db)
         self.files = Files(db)
         self.idempotency = IdempotencyKeys(db)
         self.storage = storage
@@ -81,8 +82,7 @@ class Sweeper:
             # Stray landings and objects found by the reconciliation: objects of no live file.
             "orphans": strays + await self.orphans.run(now),
         }
-        async with self.db.write() as session:
-            await purge_revocations(session)
+        await self.accounts.purge_revocations(utcnow())
         await self.idempotency.purge(now)
         if hasattr(self.storage, "sweep_temps"):
             await self.storage.sweep_temps()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from assured_server.db.engine import Database
+from assured_server.stores.accounts import Accounts
 from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
 from assured_server.stores.providers import Providers
@@ -24,6 +25,7 @@ class Stores:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.accounts = Accounts(db)
         self.files = Files(db)
         self.idempotency = IdempotencyKeys(db)
         self.providers = Providers(db)
