@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from assured_server.db.compiled import Transaction, Writer
 from assured_server.db.engine import Database
-from assured_server.db.statements import Transaction, Writer
 
 
 class Unit:
