@@ -12,14 +12,15 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet uv
 
-$(VENV)/.synced: uv.lock pyproject.toml packages/assured/pyproject.toml packages/assured-server/pyproject.toml | $(UV)
+$(VENV)/.synced: uv.lock pyproject.toml packages/assured/pyproject.toml packages/assured-server/pyproject.toml packages/assured-testing/pyproject.toml | $(UV)
 	$(UV) sync --frozen --all-packages --all-extras
 	touch $@
 
 sync: $(VENV)/.synced
 
+# make run PORT=9000 serves on another port (ASSURED_PORT works too).
 run: sync
-	$(RUN) assured-server serve --demo
+	$(RUN) assured-server serve --demo $(if $(PORT),--port $(PORT))
 
 test: sync
 	$(RUN) pytest $(PYTEST_ARGS)
@@ -27,7 +28,7 @@ test: sync
 lint: sync
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
-	$(RUN) mypy packages/assured-server/src packages/assured/src packages/assured/scripts bench
+	$(RUN) mypy packages/assured-server/src packages/assured-testing/src packages/assured/src packages/assured/scripts bench
 	$(RUN) lint-imports --no-logo
 	$(RUN) python packages/assured/scripts/unasync.py --check
 

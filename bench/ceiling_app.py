@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from assured_server.testing import clean_env, free_port
+from assured_testing import clean_env, free_port
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import psutil
 
-from assured_server.testing import Credentials, ServerProcess
+from assured_testing import Credentials, ServerProcess
 
 CHUNK = 1 << 20
 MIB = 1 << 20

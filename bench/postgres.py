@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from assured_server.testing import create_postgres_database, drop_postgres_database
+from assured_testing import create_postgres_database, drop_postgres_database
 
 ADMIN_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 

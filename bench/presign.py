@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from assured_server.storage.sigv4 import Credentials, presign_post, presign_url
+from assured_server.s3_protocol.sigv4 import Credentials, presign_post, presign_url
 from bench.common import median
 
 ENDPOINT = "http://127.0.0.1:8000/storage"

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from assured_server.testing import clean_env
+from assured_testing import clean_env
 from bench.common import BenchServer, RssSampler, mib, pdf_stream
 
 _UPLOAD_SCRIPT = """

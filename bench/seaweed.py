@@ -1,7 +1,7 @@
 """The private SeaweedFS of a benchmark run: the comparison rows' store, and the storage of the
 PostgreSQL + SeaweedFS deployment.
 
-The process is the tests' launcher (``assured_server.testing.SeaweedFS``: ``weed mini`` on
+The process is the tests' launcher (``assured_testing.SeaweedFS``: ``weed mini`` on
 127.0.0.1 with free ports, telemetry off, one S3 identity so that signatures are enforced,
 stopped by PID). Here it gets the bench's bucket and a boto3 client tuned for load.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assured_server.testing import S3_REGION, SeaweedFS, weed_binary
+from assured_testing import S3_REGION, SeaweedFS, weed_binary
 
 # A loaded machine can take longer than the tests' 30 s to bring every component up.
 START_TIMEOUT = 60.0

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 from bench.common import MIB, RssSampler, mib
 
 SLOW = 1000

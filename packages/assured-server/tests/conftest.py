@@ -19,7 +19,7 @@ from server_helpers import (
     make_api,
 )
 
-from assured_server.testing import SeaweedFS, ServerProcess, weed_binary
+from assured_testing import SeaweedFS, ServerProcess, weed_binary
 
 # The fuzz tests talk to a real server: no per-example deadline (a loaded machine is slow), and
 # bodies that are large on purpose. In CI the examples are the same every run (derandomized) and

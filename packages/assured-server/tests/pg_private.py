@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assured_server.testing import free_port
+from assured_testing import free_port
 
 START_TIMEOUT = 30.0
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assured_server import testing
+import assured_testing as testing
 from assured_server.db.engine import Database
-from assured_server.testing import Credentials, ServerProcess
+from assured_testing import Credentials, ServerProcess
 
 T = TypeVar("T")
 
@@ -248,7 +248,7 @@ def assert_s3_error(response: httpx.Response, status: int, code: str) -> None:
 
 def storage_credentials(server: ServerProcess) -> Any:
     """The embedded storage's SigV4 credentials, as the server generated them."""
-    from assured_server.storage.sigv4 import Credentials as SigV4Credentials
+    from assured_server.s3_protocol.sigv4 import Credentials as SigV4Credentials
 
     return SigV4Credentials(
         access_key_id=(server.data_dir / "s3_access_key_id").read_text().strip(),

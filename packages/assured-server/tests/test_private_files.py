@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 from server_helpers import make_api, pdf_bytes, wait_until
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 BOUNDARY = "privatefilesboundary42"
 

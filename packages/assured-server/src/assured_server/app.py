@@ -21,13 +21,14 @@ from assured_server.api import (
     ops,
     presign_v1,
     providers_v1,
-    storage_routes,
     upload_limits,
 )
+from assured_server.api.login_gate import LoginGate
 from assured_server.api.middleware import EdgeMiddleware
 from assured_server.config import Settings, load_settings
 from assured_server.db.migrate import migrate
 from assured_server.files.sweeper import Sweeper
+from assured_server.s3_protocol import routes as storage_routes
 from assured_server.services import Services
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ def create_app(
         storage_routes,
     ):
         app.include_router(module.router)
+    # Inside the edge (request id, access log, metrics), before routing.
+    app.add_middleware(LoginGate, throttle=services.login_throttle)
     app.add_middleware(EdgeMiddleware)
     return app
 

@@ -62,7 +62,7 @@ def serve(
 ) -> None:
     """Run the server (migrating the schema first). Defaults: SQLite and files under ./var."""
     from assured_server import logs
-    from assured_server.demo import ensure_demo
+    from assured_server.demo import DemoError, ensure_demo
     from assured_server.serving.process import raise_open_file_limit
 
     overrides = {
@@ -78,7 +78,11 @@ def serve(
         # disk no process of that run is alive (replicas share an S3 store, never a data dir).
         _run(_release_leases, settings)
     if demo:
-        typer.echo(_run(ensure_demo, settings))
+        try:
+            typer.echo(_run(ensure_demo, settings))
+        except DemoError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
     if settings.workers == 1:
         from assured_server.app import create_app
         from assured_server.serving import server

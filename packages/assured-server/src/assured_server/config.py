@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import types
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assured_server.files.expiration import parse_expiration
+from assured_server.expiration import parse_expiration
+from assured_server.safety.clamd_address import parse_clamd_address
 
 ENV_PREFIX = "ASSURED_"
-# The SDK's own variables: a shell that runs both may export them, and the server ignores them.
-SDK_VARIABLES = frozenset({"ASSURED_BASE_URL", "ASSURED_API_KEY", "ASSURED_TOKEN"})
+# The SDK's own variables, and the account id the demo's demo.env sets for curl: a shell that
+# runs both may export them, and the server ignores them.
+SDK_VARIABLES = frozenset(
+    {"ASSURED_BASE_URL", "ASSURED_API_KEY", "ASSURED_TOKEN", "ASSURED_ACCOUNT_ID"}
+)
+# The database drivers the server ships with.
+DATABASE_URL_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
 class ConfigError(ValueError):
@@ -61,6 +69,19 @@ class Settings(BaseSettings):
     password_check_queue: int = Field(
         default=8, ge=0, le=1000, description="Password checks that may wait; then 503."
     )
+    scanner: Literal["none", "clamav"] = Field(
+        default="none", description="Malware scanning: none, or clamav through clamd."
+    )
+    clamd_address: str = Field(
+        default="unix:///var/run/clamav/clamd.ctl",
+        description="clamd's socket: unix:///path or tcp://host:port (Debian's by default).",
+    )
+    pdf_active_content: Literal["flag", "reject"] = Field(
+        default="flag", description="PDFs with active content: record the flags, or reject."
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000, ge=1, description="Images declaring more pixels are rejected."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -75,6 +96,19 @@ class Settings(BaseSettings):
     @classmethod
     def _max_expiration_parses(cls, value: str) -> str:
         parse_expiration(value, maximum_seconds=None)
+        return value
+
+    @field_validator("clamd_address")
+    @classmethod
+    def _clamd_address_parses(cls, value: str) -> str:
+        parse_clamd_address(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_has_our_driver(cls, value: str) -> str:
+        if value and not value.startswith(DATABASE_URL_SCHEMES):
+            raise ValueError("this database driver is not supported")
         return value
 
     @field_validator("jwt_secret")
@@ -142,9 +176,116 @@ def load_settings(**overrides: Any) -> Settings:
     check_unknown_variables()
     try:
         settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, overrides)) from None
     except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    return with_generated_secrets(settings)
+        raise ConfigError(str(exc)) from None
+    for name, is_kind in (
+        ("jwt_private_key_file", Path.is_file),
+        ("jwt_public_keys_dir", Path.is_dir),
+    ):
+        path = getattr(settings, name)
+        if path is not None and not is_kind(path):
+            kind = "file" if name.endswith("file") else "directory"
+            raise ConfigError(
+                f"{ENV_PREFIX}{name.upper()}={str(path)!r}: no such {kind}; "
+                f"allowed: the path of a readable {kind}, or unset"
+            )
+    try:
+        return with_generated_secrets(settings)
+    except OSError as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}DATA_DIR={str(settings.data_dir)!r}: cannot be used "
+            f"({exc.strerror or exc}); allowed: a directory the server's user can create or write"
+        ) from None
+
+
+# Settings whose value is never shown, not even in an error message.
+SECRET_SETTINGS = frozenset({"jwt_secret", "s3_secret_access_key", "s3_access_key_id"})
+# What a pattern allows, in words (a regular expression is no help to an operator).
+_PATTERN_WORDS = {
+    "bucket": "3 to 63 characters: lower-case letters, digits, '.' and '-', "
+    "beginning and ending with a letter or a digit",
+}
+_TYPE_WORDS: dict[Any, str] = {
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    Path: "a path",
+}
+
+
+def describe_validation_error(exc: ValidationError, overrides: dict[str, Any] | None = None) -> str:
+    """One line per refused setting: its variable, the value given, and what is allowed.
+
+    Secrets are named but never shown; a password in a database URL is masked. No pydantic
+    wording or documentation link: the operator knows the variables, not the model.
+    """
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = error.get("loc") or ()
+        name = str(loc[0]) if loc else ""
+        if name not in Settings.model_fields:  # a check across settings: its message names them
+            lines.append(_reason(error))
+            continue
+        source = f"--{name.replace('_', '-')}" if overrides and name in overrides else None
+        variable = source or ENV_PREFIX + name.upper()
+        shown = _shown_value(name, error.get("input"))
+        lines.append(f"{variable}={shown}: {_reason(error)}; allowed: {allowed_values(name)}")
+    return "\n".join(lines)
+
+
+def _shown_value(name: str, value: Any) -> str:
+    if name in SECRET_SETTINGS:
+        return "(secret, not shown)"
+    text = str(value)
+    if name == "database_url":
+        text = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    return repr(text)
+
+
+def _reason(error: Any) -> str:
+    message = str(error.get("msg", "invalid"))
+    if message.startswith(("Value error, ", "Assertion failed, ")):
+        message = message.split(", ", 1)[1]
+    return message.rstrip(".")
+
+
+def allowed_values(name: str) -> str:
+    """What setting ``name`` accepts, in words, from its type and constraints."""
+    field = Settings.model_fields[name]
+    annotation = field.annotation
+    optional = False
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        optional = len(members) < len(get_args(annotation))
+        annotation = members[0] if len(members) == 1 else annotation
+    if get_origin(annotation) is Literal:
+        words = "one of " + ", ".join(repr(choice) for choice in get_args(annotation))
+    else:
+        words = _TYPE_WORDS.get(annotation, str(annotation))
+    bounds = []
+    for item in field.metadata:
+        for attribute, phrase in (("ge", ">= "), ("gt", "> "), ("le", "<= "), ("lt", "< ")):
+            if getattr(item, attribute, None) is not None:
+                bounds.append(phrase + str(getattr(item, attribute)))
+    if bounds:
+        words += " " + " and ".join(bounds)
+    if name in _PATTERN_WORDS:
+        words = _PATTERN_WORDS[name]
+    elif name == "max_expiration":
+        words = "a whole number followed by m, h or d (30m, 5h, 3650d)"
+    elif name == "clamd_address":
+        words = "unix:///absolute/path/of/clamd.ctl or tcp://host:port"
+    elif name == "database_url":
+        words = (
+            "postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB, sqlite+aiosqlite:///PATH, or unset"
+        )
+    elif name == "jwt_secret":
+        words = "at least 32 bytes (or unset: one is generated and kept in the data dir)"
+    if optional:
+        words += ", or unset"
+    return words
 
 
 def with_generated_secrets(settings: Settings) -> Settings:

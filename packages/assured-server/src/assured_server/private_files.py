@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 OWNER_ONLY_UMASK = 0o077
 # What the server keeps directly in the data dir: secrets (config.with_generated_secrets), the
 # demo key (demo.py); and the folders it owns whole: stored objects, the workers' metrics.
-DATA_DIR_FILES = ("jwt_secret", "s3_access_key_id", "s3_secret_access_key", "demo_api_key")
+DATA_DIR_FILES = (
+    "jwt_secret",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "demo_api_key",
+    "demo.env",
+)
 DATA_DIR_TREES = ("objects", "run")
 # The files of a SQLite database besides the database itself (db/engine.py's writer lock).
 SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal", "-writer.lock")

@@ -16,7 +16,7 @@ import jwt
 import pytest
 from server_helpers import Api, assert_api_error, pdf_bytes
 
-from assured_server.testing import Credentials, ServerProcess
+from assured_testing import Credentials, ServerProcess
 
 ISSUER, AUDIENCE = "assured", "assured-api"
 

@@ -11,7 +11,7 @@ import pytest
 from pg_private import PrivatePostgres
 from server_helpers import make_api, pdf_bytes, stored_objects, wait_until
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from server_helpers import Api, assert_api_error, pdf_bytes, s3_error_code, stored_objects
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 
 def _get(server: ServerProcess, path: str, **kwargs: object) -> httpx.Response:

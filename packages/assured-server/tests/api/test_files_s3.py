@@ -16,7 +16,7 @@ import httpx
 import pytest
 from server_helpers import Api, assert_s3_error, make_api, pdf_bytes, png_bytes, sha256
 
-from assured_server.testing import SeaweedFS, ServerProcess
+from assured_testing import SeaweedFS, ServerProcess
 
 MAX_UPLOAD = 12 << 20  # room for a v1 upload of two 8 MiB-or-less parts
 WAIT = 30.0

@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assured_server.db.models import StoredFile
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 HANDLE = "/api/v1/files/handle/"
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from server_helpers import TEST_MAX_UPLOAD, Api, pdf_bytes, png_bytes, sha256, stored_objects
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 HANDLE = "/api/v1/files/handle/"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8

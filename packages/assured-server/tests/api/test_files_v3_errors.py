@@ -26,7 +26,7 @@ from server_helpers import (
     wait_until,
 )
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 PDF = {"fileName": "doc.pdf", "contentType": "application/pdf"}
 

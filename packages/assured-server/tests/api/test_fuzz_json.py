@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from server_helpers import Api, assert_api_error, make_api
 from v1_support import DOCUMENTS, PROFILES, available_file, file_url, new_profile
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 EXAMPLES = 120
 TOKEN = "/api/v1/auth/token/"

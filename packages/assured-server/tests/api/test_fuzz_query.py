@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from server_helpers import Api, assert_api_error, make_api
 from v1_support import DOCUMENTS, PROFILES, available_file, new_document, new_profile
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 EXAMPLES = 150
 

@@ -29,7 +29,7 @@ from server_helpers import Api, assert_api_error, assert_contract_error, make_ap
 
 from assured_server.api.middleware import MAX_HEADER_BYTES
 from assured_server.auth.secrets import split_api_key
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 EXAMPLES = 150
 ISSUER, AUDIENCE = "assured", "assured-api"

@@ -16,7 +16,7 @@ import pytest
 from server_helpers import Api, assert_api_error, make_api
 from v1_support import DOCUMENTS, PROFILES, available_file, count, file_url, new_profile
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 BODY = {"first_name": "Ada", "last_name": "Lovelace", "npi": "1234567893"}
 CONCURRENCY = 20

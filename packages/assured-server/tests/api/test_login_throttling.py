@@ -28,7 +28,7 @@ from assured_server.auth.throttle import (
     PAIR_ALLOWANCE,
     USERNAME_ALLOWANCE,
 )
-from assured_server.testing import Credentials, ServerProcess
+from assured_testing import Credentials, ServerProcess
 
 TOKEN = "/api/v1/auth/token/"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test fixture
@@ -245,6 +245,27 @@ def test_throttled_attempts_cost_no_password_check(login_server: ServerProcess) 
         throttled = (cpu() - before) / 40
     assert checked > 0.01, f"a checked attempt took {checked * 1000:.1f} ms of server CPU"
     assert throttled < checked / 10, (throttled, checked)
+
+
+def test_an_address_past_its_allowance_is_refused_before_its_body_is_read(
+    login_server: ServerProcess,
+) -> None:
+    with client_from(login_server, "127.0.9.1") as client:
+        for i in range(ADDRESS_ALLOWANCE):
+            response = until_admitted(lambda i=i: login(client, f"nobody-{i}", WRONG))
+            assert_api_error(response, 401, "UNAUTHORIZED")
+        # Not even JSON: refused for the address before the body would be parsed (a 400).
+        refused = client.post(
+            TOKEN, content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        retry_after(refused)
+        assert refused.headers["x-request-id"]
+        assert refused.json()["request_id"] == refused.headers["x-request-id"]
+        # The connection stays usable: the unread body was dealt with.
+        assert client.get("/healthz").status_code == 200
+    with client_from(login_server, "127.0.9.2") as other:
+        bad = other.post(TOKEN, content=b"{not json", headers={"Content-Type": "application/json"})
+        assert_api_error(bad, 400, "INVALID_REQUEST")
 
 
 def test_failed_api_key_exchanges_are_throttled_per_address(

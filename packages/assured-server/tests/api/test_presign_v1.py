@@ -18,7 +18,7 @@ from v1_support import (
     rejected_file,
 )
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 PRESIGN = "/api/v1/files/presign/"
 CONTENT = pdf_bytes(3000)

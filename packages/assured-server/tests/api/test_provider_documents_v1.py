@@ -23,7 +23,7 @@ from v1_support import (
     rejected_file,
 )
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 FIELDS = {
     "id",

@@ -14,7 +14,7 @@ from server_helpers import Api, assert_api_error, make_api
 from v1_support import DOCUMENTS, PROFILES, available_file, count, document_rows, new_document
 from v1_support import new_profile as created
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 RFC3339_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")

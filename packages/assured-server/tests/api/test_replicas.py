@@ -14,7 +14,7 @@ import httpx
 import pytest
 from server_helpers import make_api, pdf_bytes, sha256, wait_until
 
-from assured_server.testing import SeaweedFS, ServerProcess
+from assured_testing import SeaweedFS, ServerProcess
 
 HANDLE = "/api/v1/files/handle/"
 

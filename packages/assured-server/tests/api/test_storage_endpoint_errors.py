@@ -27,8 +27,8 @@ from server_helpers import (
     stored_objects,
 )
 
-from assured_server.storage.sigv4 import presign_post, presign_url
-from assured_server.testing import ServerProcess
+from assured_server.s3_protocol.sigv4 import presign_post, presign_url
+from assured_testing import ServerProcess
 
 # These tests are about the server's own S3-protocol endpoints (the filesystem backend).
 pytestmark = pytest.mark.usefixtures("embedded_storage")
@@ -179,7 +179,7 @@ def _tampered_signature(t: dict[str, Any], s: ServerProcess) -> dict[str, str]:
 
 
 def _signed_by_another_secret(t: dict[str, Any], s: ServerProcess) -> dict[str, str]:
-    from assured_server.storage.sigv4 import Credentials
+    from assured_server.s3_protocol.sigv4 import Credentials
 
     creds = storage_credentials(s)
     forged = Credentials(creds.access_key_id, "not-the-secret", creds.region)

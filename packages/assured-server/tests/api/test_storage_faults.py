@@ -10,7 +10,7 @@ import httpx
 import pytest
 from server_helpers import make_api, pdf_bytes
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from server_helpers import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assured_server.db.models import StoredFile
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 pytestmark = pytest.mark.usefixtures("embedded_storage")
 

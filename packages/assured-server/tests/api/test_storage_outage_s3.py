@@ -10,7 +10,7 @@ import httpx
 import pytest
 from server_helpers import make_api, pdf_bytes, wait_until
 
-from assured_server.testing import SeaweedFS, ServerProcess, weed_binary
+from assured_testing import SeaweedFS, ServerProcess, weed_binary
 
 HANDLE = "/api/v1/files/handle/"
 

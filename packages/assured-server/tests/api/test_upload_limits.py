@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from server_helpers import Api, assert_api_error
 
-from assured_server.testing import Credentials
+from assured_testing import Credentials
 
 
 def test_the_limit_is_the_one_every_create_announces_and_reading_it_creates_nothing(

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from server_helpers import wait_until
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 WORKERS = 2
 

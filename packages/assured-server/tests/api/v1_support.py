@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assured_server.db.models import ProviderDocument, StoredFile
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 BUCKET = "assured-files"
 PROFILES = "/api/v1/users/provider-profiles/"

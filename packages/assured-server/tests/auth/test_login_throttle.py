@@ -122,6 +122,36 @@ def test_many_addresses_on_one_username_throttle_it_but_not_the_users_known_addr
     assert _retry_after(throttle, "192.0.2.7", "alice") is None  # the known pair does not
 
 
+def test_an_address_past_its_allowance_is_refused_before_its_username_is_known() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(clock=clock)
+    for i in range(ADDRESS_ALLOWANCE - 1):
+        _fail(throttle, "10.0.0.1", f"user{i}")
+    assert throttle.refuse_address("10.0.0.1") is None  # within the allowance
+    _fail(throttle, "10.0.0.1", "one-more")
+    assert throttle.refuse_address("10.0.0.1") == 1
+    assert throttle.refuse_address("10.0.0.2") is None
+    clock.now += 1.0
+    assert throttle.refuse_address("10.0.0.1") is None  # its back-off is over
+
+
+def test_an_address_with_a_known_pair_is_never_refused_early() -> None:
+    throttle = LoginThrottle(clock=Clock())
+    throttle.begin("10.0.0.1", "alice").succeeded()
+    for i in range(ADDRESS_ALLOWANCE):
+        _fail(throttle, "10.0.0.1", f"user{i}")
+    assert throttle.refuse_address("10.0.0.1") is None  # alice's pair is exempt: ask the route
+    assert _retry_after(throttle, "10.0.0.1", "alice") is None
+    assert _retry_after(throttle, "10.0.0.1", "mallory") == 1
+
+
+def test_an_api_key_success_does_not_exempt_its_address() -> None:
+    throttle = LoginThrottle(clock=Clock())
+    throttle.begin("10.0.0.1", None).succeeded()
+    _fail(throttle, "10.0.0.1", None, ADDRESS_ALLOWANCE)
+    assert throttle.refuse_address("10.0.0.1") == 1
+
+
 def test_attempts_in_flight_count_against_the_allowance() -> None:
     throttle = LoginThrottle(clock=Clock())
     admitted = []

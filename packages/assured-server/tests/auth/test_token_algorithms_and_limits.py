@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 
 def _write_key(path: Path) -> ec.EllipticCurvePrivateKey:

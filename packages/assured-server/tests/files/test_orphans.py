@@ -31,7 +31,7 @@ from assured_server.files.sweeper import UPLOAD_GRACE, Sweeper
 from assured_server.metrics import REGISTRY
 from assured_server.services import Services
 from assured_server.storage.filesystem import FilesystemStorage
-from assured_server.testing import SeaweedFS
+from assured_testing import SeaweedFS
 
 PDF = b"%PDF-1.4 orphan"
 WINDOW = 900

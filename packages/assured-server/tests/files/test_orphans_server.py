@@ -16,7 +16,7 @@ import httpx
 import pytest
 from server_helpers import BUCKET, make_api, pdf_bytes, wait_until
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 DAY = 86400.0
 

@@ -19,7 +19,7 @@ from assured_server.files import lifecycle
 from assured_server.files.records import landing_key, storage_key
 from assured_server.files.sweeper import Sweeper
 from assured_server.services import Services
-from assured_server.testing import SeaweedFS
+from assured_testing import SeaweedFS
 
 BUCKET = "settle-tests"
 LIMIT = 1 << 20

@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from edge_support import (
 from server_helpers import wait_until
 
 from assured_server.serving.ledger import FD_RESERVE, FDS_PER_CONNECTION
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 CAP = 50
 STALLED = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Stalled: "

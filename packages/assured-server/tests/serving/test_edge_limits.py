@@ -13,7 +13,7 @@ import pytest
 from edge_support import RawResponse, connect, read_response, running_server, serving_processes
 
 from assured_server.serving.protocol import MAX_PIPELINED
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 MIB = 1 << 20
 ERROR_KEYS = {"code", "detail", "request_id"}

@@ -13,7 +13,7 @@ import pytest
 from edge_support import connect, is_closed, read_response, running_server, wait_until_closed
 from server_helpers import Api, make_api, pdf_bytes, stored_objects, wait_until
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 HEADER_TIMEOUT = 3.0
 KEEP_ALIVE_TIMEOUT = 1.0

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from server_helpers import TEST_MAX_UPLOAD, Api, pdf_bytes, sha256
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 # These tests are about the server's own S3-protocol endpoints (the filesystem backend).
 pytestmark = pytest.mark.usefixtures("embedded_storage")

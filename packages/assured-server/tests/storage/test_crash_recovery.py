@@ -11,7 +11,7 @@ import httpx
 import pytest
 from server_helpers import make_api, pdf_bytes, sha256, stored_objects, wait_until
 
-from assured_server.testing import ServerProcess
+from assured_testing import ServerProcess
 
 BOUNDARY = "crashtestboundary1234"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from assured_server.s3_protocol.sigv4 import Credentials
 from assured_server.storage.base import ObjectExists, ObjectNotFound, PreconditionFailed
 from assured_server.storage.filesystem import FilesystemStorage
-from assured_server.storage.sigv4 import Credentials
 
 
 @pytest.fixture

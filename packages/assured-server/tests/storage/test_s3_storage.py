@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from assured_server.files.ingest import TooLarge, ingest
+from assured_server.s3_protocol.sigv4 import Credentials
 from assured_server.storage import s3 as s3_module
 from assured_server.storage.base import (
     ObjectExists,
@@ -24,8 +25,7 @@ from assured_server.storage.base import (
     StorageUnavailable,
 )
 from assured_server.storage.s3 import MIN_PART_SIZE, S3Storage
-from assured_server.storage.sigv4 import Credentials
-from assured_server.testing import SeaweedFS, free_port
+from assured_testing import SeaweedFS, free_port
 
 BUCKET = "storage-tests"
 MIB = 1 << 20

@@ -17,7 +17,7 @@ import botocore.signers
 import pytest
 from botocore.config import Config
 
-from assured_server.storage.sigv4 import (
+from assured_server.s3_protocol.sigv4 import (
     Credentials,
     PostPolicy,
     PresignedRequest,

@@ -10,9 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from pydantic import Field, StringConstraints
 
+from assured_server.api import schemas
 from assured_server.api.body import NoNul, StrictBody, documented, read_json
 from assured_server.api.deps import services
 from assured_server.api.responses import NoStoreJSONResponse
+from assured_server.api.schemas import answers, answers_nothing
 from assured_server.auth import accounts
 from assured_server.auth.password_pool import PasswordPoolFull
 from assured_server.auth.throttle import Throttled, client_address
@@ -46,6 +48,7 @@ def _bad_credentials() -> ApiError:
     summary="Exchange credentials for an access and a refresh token",
     openapi_extra=documented(TokenRequest),
     response_class=NoStoreJSONResponse,
+    **answers(schemas.TokenPair),
 )
 async def obtain_token(request: Request) -> dict[str, object]:
     """``{"username","password"}`` or ``{"api_key"}`` → access and refresh tokens.
@@ -145,6 +148,7 @@ async def _verified_refresh(request: Request) -> Claims:
     summary="A new access token for a refresh token",
     openapi_extra=documented(RefreshRequest),
     response_class=NoStoreJSONResponse,
+    **answers(schemas.AccessToken),
 )
 async def refresh_token(request: Request) -> dict[str, object]:
     """``{"refresh"}`` → a new access token, unless revoked or its subject is gone."""
@@ -160,6 +164,7 @@ async def refresh_token(request: Request) -> dict[str, object]:
     status_code=204,
     summary="Revoke a refresh token",
     openapi_extra=documented(RefreshRequest),
+    **answers_nothing(),
 )
 async def revoke_token(request: Request) -> Response:
     """``{"refresh"}`` → 204; the token no longer refreshes."""

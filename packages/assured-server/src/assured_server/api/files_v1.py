@@ -12,9 +12,10 @@ import anyio
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.responses import JSONResponse
 
-from assured_server.api import idempotency
+from assured_server.api import idempotency, schemas
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.multipart import MultipartError, MultipartLimits, MultipartReader, Part
+from assured_server.api.schemas import answers
 from assured_server.auth.scopes import FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
 from assured_server.db.models import StoredFile
@@ -92,6 +93,7 @@ class _Fingerprint:
             },
         }
     },
+    **answers(schemas.FileV1, 201),
 )
 async def handle(request: Request, who: Caller) -> Response:
     """Stream the ``file`` part into storage, verified on the fly; 201 with its ``s3://`` URI."""

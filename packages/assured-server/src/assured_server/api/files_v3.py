@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import StringConstraints
 
-from assured_server.api import idempotency
+from assured_server.api import idempotency, schemas
 from assured_server.api.body import NoNul, RequiredStr, StrictBody, documented, parse_json
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.idempotency import Finish
 from assured_server.api.query import int_param, one_of_param, text_param, uuid_param
 from assured_server.api.responses import NO_STORE, NoStoreJSONResponse
+from assured_server.api.schemas import answers, answers_nothing
 from assured_server.auth.scopes import FILES_READ, FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
@@ -55,6 +56,7 @@ def _caller(account_id: str, scope: str, who: Principal) -> Principal:
     status_code=201,
     summary="Create a pre-signed upload",
     openapi_extra=documented(CreateUpload),
+    **answers(schemas.CreatedUpload, 201),
 )
 async def create_upload(account_id: str, request: Request, who: Caller) -> Response:
     """Validate the declaration, record a pending file, and sign a POST policy for it."""
@@ -127,7 +129,11 @@ async def _create(
     return response
 
 
-@router.get("", summary="List files, newest first")
+@router.get(
+    "",
+    summary="List files, newest first",
+    **answers(schemas.FileList),
+)
 async def list_account_files(account_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """``?status=&businessProcess=&limit=&cursor=`` → ``{"items", "nextCursor"}``."""
     _caller(account_id, FILES_READ, who)
@@ -153,7 +159,11 @@ async def list_account_files(account_id: str, request: Request, who: Caller) -> 
     }
 
 
-@router.get("/{file_id}", summary="Get a file")
+@router.get(
+    "/{file_id}",
+    summary="Get a file",
+    **answers(schemas.FileV3),
+)
 async def get_one(account_id: str, file_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """The File, or 404 (also for another account's id)."""
     _caller(account_id, FILES_READ, who)
@@ -164,7 +174,11 @@ async def get_one(account_id: str, file_id: str, request: Request, who: Caller) 
     return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
 
 
-@router.post("/{file_id}/complete", summary="Verify an uploaded file now")
+@router.post(
+    "/{file_id}/complete",
+    summary="Verify an uploaded file now",
+    **answers(schemas.FileV3),
+)
 async def complete(account_id: str, file_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """The File in its final state; 409 while nothing was uploaded."""
     _caller(account_id, FILES_WRITE, who)
@@ -188,6 +202,7 @@ async def complete(account_id: str, file_id: str, request: Request, who: Caller)
     "/{file_id}/download-url",
     summary="A short-lived download URL",
     response_class=NoStoreJSONResponse,
+    **answers(schemas.DownloadUrl),
 )
 async def get_download_url(
     account_id: str, file_id: str, request: Request, who: Caller
@@ -205,7 +220,12 @@ async def get_download_url(
     return {"url": signed.url, "expiresAt": rfc3339(signed.expires_at)}
 
 
-@router.delete("/{file_id}", status_code=204, summary="Delete a file and its bytes")
+@router.delete(
+    "/{file_id}",
+    status_code=204,
+    summary="Delete a file and its bytes",
+    **answers_nothing(),
+)
 async def delete(account_id: str, file_id: str, request: Request, who: Caller) -> Response:
     """204; the bytes and every download URL are gone."""
     _caller(account_id, FILES_WRITE, who)

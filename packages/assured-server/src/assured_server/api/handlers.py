@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
 from assured_server.api.middleware import request_id_of
-from assured_server.api.s3errors import S3Error, s3_error_response
 from assured_server.db.errors import UNAVAILABLE, QueryFailed, connection_lost, driver_error_name
 from assured_server.errors import ApiError, ErrorCode
+from assured_server.s3_protocol.errors import S3Error, s3_error_response
 from assured_server.storage.base import StorageUnavailable
 
 log = logging.getLogger(__name__)

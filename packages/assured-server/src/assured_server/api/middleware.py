@@ -65,17 +65,17 @@ class EdgeMiddleware:
         try:
             too_large = _headers_too_large(scope)
             if too_large:
-                await _send_error(
+                await send_error(
                     body.send, ApiError(ErrorCode.HEADERS_TOO_LARGE, too_large), request_id
                 )
             elif _url_too_long(scope):
-                await _send_error(body.send, invalid("The URL is longer than 8 KiB."), request_id)
+                await send_error(body.send, invalid("The URL is longer than 8 KiB."), request_id)
             else:
                 await self.app(scope, body.receive, body.send)
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id})
             if status == 0:
-                await _send_error(body.send, ApiError(ErrorCode.INTERNAL_ERROR), request_id)
+                await send_error(body.send, ApiError(ErrorCode.INTERNAL_ERROR), request_id)
                 status = 500
         finally:
             elapsed = time.perf_counter() - started
@@ -120,7 +120,8 @@ def _url_too_long(scope: Scope) -> bool:
     return len(scope["raw_path"]) + (query + 1 if query else 0) > MAX_URL_BYTES
 
 
-async def _send_error(send: Send, error: ApiError, request_id: str) -> None:
+async def send_error(send: Send, error: ApiError, request_id: str) -> None:
+    """Answer ``error`` in the contract's JSON shape from a pure ASGI layer."""
     payload = json.dumps(error.body(request_id)).encode("utf-8")
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", b"application/json; charset=utf-8"),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from assured_server.api import schemas
 from assured_server.api.deps import services
+from assured_server.api.schemas import answers
 from assured_server.metrics import render
 
 log = logging.getLogger(__name__)
@@ -15,13 +17,21 @@ router = APIRouter(tags=["operations"])
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-@router.get("/healthz", summary="The process is alive")
+@router.get("/healthz", summary="The process is alive", **answers(schemas.Health))
 async def healthz() -> dict[str, str]:
     """Always 200 while the process serves requests."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database and the storage answer")
+@router.get(
+    "/readyz",
+    summary="The database and the storage answer",
+    response_model=None,
+    responses={
+        200: {"model": schemas.Readiness, "description": "Ready"},
+        503: {"model": schemas.Readiness, "description": "Not ready (with Retry-After)"},
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """200 when both dependencies answer, else 503 naming the failing one."""
     svc = services(request)
@@ -39,7 +49,12 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {PROMETHEUS_TEXT: {"schema": {"type": "string"}}}}},
+)
 async def metrics() -> Response:
     """Text exposition format 0.0.4."""
     return Response(render(), media_type=PROMETHEUS_TEXT)

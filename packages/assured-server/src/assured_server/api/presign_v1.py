@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
+from assured_server.api import schemas
 from assured_server.api.body import RequiredStr, StrictBody, read_json
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.responses import NoStoreJSONResponse
+from assured_server.api.schemas import answers
 from assured_server.auth.scopes import FILES_READ
 from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
@@ -33,6 +35,7 @@ class PresignRequest(StrictBody):
     "/presign/",
     summary="A short-lived download URL for an s3:// file URI",
     response_class=NoStoreJSONResponse,
+    **answers(schemas.PresignedUrl),
 )
 async def presign(request: Request, who: Caller) -> dict[str, Any]:
     """``{"file_url", "expires_in"?}`` → ``{"url", "expires_at"}``, never past the file's expiry."""

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from assured_server.api import idempotency
+from assured_server.api import idempotency, schemas
 from assured_server.api.body import NoNul, RequiredStr, StrictBody, parse_json, read_raw
 from assured_server.api.deps import Principal, principal, services
 from assured_server.api.idempotency import Finish
 from assured_server.api.pagination import page_request, paginated
 from assured_server.api.query import uuid_param
+from assured_server.api.schemas import answers, answers_nothing
 from assured_server.auth.scopes import PROVIDERS_READ, PROVIDERS_WRITE
 from assured_server.clock import utcnow
 from assured_server.db.errors import ConstraintViolation
@@ -128,7 +129,12 @@ class DocumentCreate(StrictBody):
 # --- provider profiles ------------------------------------------------------------------------
 
 
-@router.post(PROFILES, status_code=201, summary="Create a provider profile")
+@router.post(
+    PROFILES,
+    status_code=201,
+    summary="Create a provider profile",
+    **answers(schemas.ProviderProfile, 201),
+)
 async def create_profile(request: Request, who: Caller) -> Response:
     """``{first_name, last_name, email?, npi?, specialty?}`` → 201 and the profile."""
     who.require(PROVIDERS_WRITE)
@@ -149,7 +155,11 @@ async def create_profile(request: Request, who: Caller) -> Response:
     return await idempotency.run_json(svc, request, who.account_id, create)
 
 
-@router.get(PROFILES, summary="List provider profiles, newest first")
+@router.get(
+    PROFILES,
+    summary="List provider profiles, newest first",
+    **answers(schemas.Page[schemas.ProviderProfile]),
+)
 async def list_profiles(request: Request, who: Caller) -> dict[str, Any]:
     """DRF pagination: ``?page=&page_size=`` → ``{"count", "next", "previous", "results"}``."""
     who.require(PROVIDERS_READ)
@@ -161,7 +171,11 @@ async def list_profiles(request: Request, who: Caller) -> dict[str, Any]:
     return paginated(request, page, count, [profile_v1(row) for row in rows])
 
 
-@router.get(PROFILES + "{profile_id}/", summary="Get a provider profile")
+@router.get(
+    PROFILES + "{profile_id}/",
+    summary="Get a provider profile",
+    **answers(schemas.ProviderProfile),
+)
 async def get_profile(profile_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """The profile, or 404 (also for another account's id)."""
     who.require(PROVIDERS_READ)
@@ -171,7 +185,11 @@ async def get_profile(profile_id: str, request: Request, who: Caller) -> dict[st
     return profile_v1(row)
 
 
-@router.patch(PROFILES + "{profile_id}/", summary="Change some fields of a provider profile")
+@router.patch(
+    PROFILES + "{profile_id}/",
+    summary="Change some fields of a provider profile",
+    **answers(schemas.ProviderProfile),
+)
 async def update_profile(profile_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """A partial update: fields left out keep their value; optional ones may be set to null."""
     who.require(PROVIDERS_WRITE)
@@ -184,7 +202,12 @@ async def update_profile(profile_id: str, request: Request, who: Caller) -> dict
     return profile_v1(row)
 
 
-@router.delete(PROFILES + "{profile_id}/", status_code=204, summary="Delete a provider profile")
+@router.delete(
+    PROFILES + "{profile_id}/",
+    status_code=204,
+    summary="Delete a provider profile",
+    **answers_nothing(),
+)
 async def delete_profile(profile_id: str, request: Request, who: Caller) -> Response:
     """204; the profile's document associations are deleted with it, their files stay."""
     who.require(PROVIDERS_WRITE)
@@ -197,7 +220,12 @@ async def delete_profile(profile_id: str, request: Request, who: Caller) -> Resp
 # --- provider documents -----------------------------------------------------------------------
 
 
-@router.post(DOCUMENTS, status_code=201, summary="Associate an uploaded file with a provider")
+@router.post(
+    DOCUMENTS,
+    status_code=201,
+    summary="Associate an uploaded file with a provider",
+    **answers(schemas.ProviderDocument, 201),
+)
 async def create_document(request: Request, who: Caller) -> Response:
     """``{provider, document_name, document_type, document_url}`` → 201 and the document."""
     who.require(PROVIDERS_WRITE)
@@ -240,7 +268,11 @@ async def create_document(request: Request, who: Caller) -> Response:
     return await idempotency.run_json(svc, request, who.account_id, create)
 
 
-@router.get(DOCUMENTS, summary="List provider documents, newest first")
+@router.get(
+    DOCUMENTS,
+    summary="List provider documents, newest first",
+    **answers(schemas.Page[schemas.ProviderDocument]),
+)
 async def list_documents(request: Request, who: Caller) -> dict[str, Any]:
     """``?provider=<id>`` (optional) and DRF pagination; an unknown provider lists nothing."""
     who.require(PROVIDERS_READ)
@@ -253,7 +285,11 @@ async def list_documents(request: Request, who: Caller) -> dict[str, Any]:
     return paginated(request, page, count, [document_v1(d) for d in documents])
 
 
-@router.get(DOCUMENTS + "{document_id}/", summary="Get a provider document")
+@router.get(
+    DOCUMENTS + "{document_id}/",
+    summary="Get a provider document",
+    **answers(schemas.ProviderDocument),
+)
 async def get_document(document_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """The document, or 404 (also for another account's id)."""
     who.require(PROVIDERS_READ)
@@ -263,7 +299,12 @@ async def get_document(document_id: str, request: Request, who: Caller) -> dict[
     return document_v1(document)
 
 
-@router.delete(DOCUMENTS + "{document_id}/", status_code=204, summary="Delete a document")
+@router.delete(
+    DOCUMENTS + "{document_id}/",
+    status_code=204,
+    summary="Delete a document",
+    **answers_nothing(),
+)
 async def delete_document(document_id: str, request: Request, who: Caller) -> Response:
     """204; only the association goes, the file stays."""
     who.require(PROVIDERS_WRITE)

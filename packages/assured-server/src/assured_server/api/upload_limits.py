@@ -11,13 +11,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from assured_server.api import schemas
 from assured_server.api.deps import Principal, principal, services
+from assured_server.api.schemas import answers
 from assured_server.auth.scopes import FILES_WRITE
 
 router = APIRouter(prefix="/v3/accounts/{account_id}", tags=["files (v3)"])
 
 
-@router.get("/upload-limits", summary="The largest accepted upload")
+@router.get(
+    "/upload-limits", summary="The largest accepted upload", **answers(schemas.UploadLimits)
+)
 async def upload_limits(
     account_id: str, request: Request, who: Annotated[Principal, Depends(principal)]
 ) -> dict[str, int]:

@@ -24,6 +24,12 @@ and username counters, so the user's own address stays open; an attacker cannot 
 pair known without the password. IPv6 addresses count by their /64: one host commonly holds
 a whole /64, and every address of it would otherwise bring a fresh allowance.
 
+An address past its allowance is refused before its request is even read
+(:meth:`LoginThrottle.refuse_address`, which the HTTP layer asks first): a flood of throttled
+attempts then costs the server about what ``/healthz`` does. Only an address with no known pair
+is refused that way, since the username (in the body) is needed to tell a known pair; the
+address record notes that a pair of it became known, for as long as the record is kept.
+
 A counter forgets its failures an hour after the last one. Concurrent attempts cannot
 outrun the count: those in flight count against the allowance, and past it one attempt at
 a time is let through. Memory is bounded: at most ``max_entries`` records (keys are 16-byte
@@ -67,7 +73,7 @@ class _Record:
     in_flight: int = 0
     blocked_until: float = 0.0
     last_failure: float = 0.0
-    known: bool = False
+    known: bool = False  # a pair: it logged in; an address: one of its pairs did
 
 
 def client_address(host: str | None) -> str:
@@ -117,6 +123,19 @@ class LoginThrottle:
             self._record(key).in_flight += 1
         return Attempt(functools.partial(self._finish, keys, pair))
 
+    def refuse_address(self, address: str) -> int | None:
+        """Seconds to ``Retry-After`` if every attempt from ``address`` would be refused now.
+
+        ``None`` unless the address counter is past its allowance and no pair of the address
+        is known (a known pair is exempt from it, and telling one needs the username).
+        """
+        key = self._key("address", address)
+        record = self._records.get(key)
+        if record is None or record.known:
+            return None
+        wait = self._wait(key, self._clock())
+        return max(1, math.ceil(wait)) if wait > 0 else None
+
     # -- one attempt's verdict (through Attempt) ---------------------------------------------
 
     def _finish(self, keys: list[bytes], pair: bytes | None, verdict: bool | None) -> None:
@@ -133,6 +152,8 @@ class LoginThrottle:
             elif verdict and key == pair:
                 record.failures, record.blocked_until, record.known = 0, 0.0, True
                 self._records.move_to_end(key)
+            elif verdict and pair is not None and key[:1] == b"a":
+                record.known = True  # a pair of this address is known now: no early refusal
             elif not (record.failures or record.in_flight or record.known):
                 del self._records[key]  # nothing worth keeping
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from assured_server.errors import ApiError, ErrorCode
+from assured_server.expiration import InvalidExpiration, parse_expiration
 from assured_server.files.content_types import (
     ContentType,
     InvalidContentType,
     check_extension_matches,
     parse_content_type,
 )
-from assured_server.files.expiration import InvalidExpiration, parse_expiration
 from assured_server.files.filenames import InvalidFilename, normalize_filename
 
 

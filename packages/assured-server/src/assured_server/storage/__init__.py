@@ -1,1 +1,1 @@
-"""Object storage: the backends, and the S3 signing both of them share."""
+"""Object storage: the backends (filesystem, S3); they sign with ``s3_protocol.sigv4``."""

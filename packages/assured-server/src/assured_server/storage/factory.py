@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from assured_server.config import ConfigError, Settings
+from assured_server.s3_protocol.sigv4 import Credentials
 from assured_server.storage.base import StorageBackend
-from assured_server.storage.sigv4 import Credentials
 
 
 def storage_credentials(settings: Settings) -> Credentials:

@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
+from assured_server.s3_protocol.sigv4 import Credentials
 from assured_server.storage.base import (
     ObjectExists,
     ObjectInfo,
@@ -42,7 +43,6 @@ from assured_server.storage.fs_files import (
     write_all,
 )
 from assured_server.storage.presigning import SigV4Presigning
-from assured_server.storage.sigv4 import Credentials
 from assured_server.threads import run_to_completion
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from assured_server.s3_protocol.sigv4 import Credentials, presign_post, presign_url
 from assured_server.storage.base import PresignedPost, check_key
-from assured_server.storage.sigv4 import Credentials, presign_post, presign_url
 
 
 class SigV4Presigning:

@@ -21,6 +21,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
+from assured_server.s3_protocol.sigv4 import Credentials
 from assured_server.storage.base import (
     ObjectExists,
     ObjectInfo,
@@ -35,7 +36,6 @@ from assured_server.storage.base import (
 from assured_server.storage.presigning import SigV4Presigning
 from assured_server.storage.s3_errors import error_code, mapped_errors
 from assured_server.storage.s3_writer import S3Writer
-from assured_server.storage.sigv4 import Credentials
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import unquote
 
-from assured_server.storage.sigv4_policy import (
+from assured_server.s3_protocol.sigv4_policy import (
     ALGORITHM,
     Condition,
     PolicyCondition,

@@ -1,202 +1,28 @@
-"""Real processes for tests and benchmarks: an ``assured-server`` and a private SeaweedFS.
-
-Both bind to 127.0.0.1 only, wait for readiness within a bound, and are stopped by their PID.
-"""
+"""A private SeaweedFS (``weed mini``) for tests and benchmarks, on 127.0.0.1 only."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from assured_server.storage import sigv4
+from assured_server.s3_protocol import sigv4
+from assured_testing.ports import free_ports, port_is_free
 
-START_TIMEOUT = 60.0  # generous: several test suites may share two cores
-STOP_TIMEOUT = 15.0
 WEED_START_TIMEOUT = 30.0
 WEED_STOP_TIMEOUT = 10.0
 S3_REGION = "us-east-1"
 GRPC_OFFSET = 10_000  # weed derives a gRPC port as HTTP port + 10000 where none is given
-
-
-async def _postgres_admin(admin_dsn: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_dsn, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def create_postgres_database(admin_dsn: str, prefix: str) -> str:
-    """A new database ``<prefix>_<hex>`` on the server of ``admin_dsn``: its asyncpg URL.
-
-    Raises whatever asyncpg raises when the server cannot be reached or refuses.
-    """
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    asyncio.run(_postgres_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
-    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
-
-
-def drop_postgres_database(admin_dsn: str, url: str) -> None:
-    """Drop a database made by :func:`create_postgres_database` (its sessions are ended)."""
-    name = url.rsplit("/", 1)[1]
-    asyncio.run(_postgres_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """The current environment without any ``ASSURED_`` variable, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ASSURED_")}
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Credentials:
-    """An account and an API key made with the admin CLI."""
-
-    account_id: str
-    api_key: str
-
-
-@dataclass
-class ServerProcess:
-    """One server process on 127.0.0.1 with its own data dir."""
-
-    data_dir: Path
-    env_overrides: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-    open_file_limits: tuple[int, int] | None = None
-    """The (soft, hard) RLIMIT_NOFILE the server starts with; inherited when None."""
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def env(self) -> dict[str, str]:
-        """The environment the server and its admin commands run with."""
-        return clean_env({"ASSURED_DATA_DIR": str(self.data_dir), **self.env_overrides})
-
-    def start(self) -> ServerProcess:
-        """Start the process and wait (bounded) until ``/healthz`` answers."""
-        # Owner-only, as the server makes its data dir and files (the log shows request ids).
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.log_path = self.data_dir / f"server-{self.port}.log"
-        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
-        limits = self.open_file_limits
-        self.proc = subprocess.Popen(  # noqa: S603 - our own entry point
-            [_server_bin(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            preexec_fn=None if limits is None else lambda: _set_open_files(limits),
-        )
-        log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"server did not start within {START_TIMEOUT}s: {self.log_tail()}")
-
-    def stop(self) -> int | None:
-        """SIGTERM, a bounded wait, then SIGKILL; returns the exit code."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(STOP_TIMEOUT)
-
-    def kill(self) -> None:
-        """SIGKILL: the crash a power cut would be."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(STOP_TIMEOUT)
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The end of the server's log, for failure messages."""
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def admin(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
-        """Run ``assured-server admin … --json`` against this server's database."""
-        result = subprocess.run(  # noqa: S603 - our own entry point
-            [_server_bin(), "admin", *args, "--json"],
-            env=self.env,
-            input=stdin.encode() if stdin is not None else None,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"admin {args[0]} failed: {result.stderr.decode(errors='replace')}")
-        parsed: dict[str, Any] = json.loads(result.stdout)
-        return parsed
-
-    def new_account(self, name: str = "test", scopes: str | None = None) -> Credentials:
-        """A fresh account and an API key for it."""
-        account = self.admin("create-account", "--name", name)
-        key_args = ["create-api-key", "--account", account["id"]]
-        if scopes is not None:
-            key_args += ["--scopes", scopes]
-        key = self.admin(*key_args)
-        return Credentials(account["id"], key["api_key"])
-
-    def token(self, creds: Credentials) -> str:
-        """An access token for an API key."""
-        response = httpx.post(
-            f"{self.base_url}/api/v1/auth/token/", json={"api_key": creds.api_key}, timeout=10
-        )
-        response.raise_for_status()
-        return str(response.json()["access"])
-
-
-def _set_open_files(limits: tuple[int, int]) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_NOFILE, limits)
-
-
-def _server_bin() -> str:
-    candidate = Path(sys.executable).with_name("assured-server")
-    return str(candidate) if candidate.exists() else "assured-server"
 
 
 def weed_binary() -> str | None:
@@ -207,26 +33,6 @@ def weed_binary() -> str | None:
 
 class _PortTaken(RuntimeError):
     """``weed`` could not bind a port that was free when it was chosen."""
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports (all held open while choosing, so none repeats)."""
-    with contextlib.ExitStack() as stack:
-        ports: list[int] = []
-        while len(ports) < count:
-            sock = stack.enter_context(socket.socket())
-            sock.bind(("127.0.0.1", 0))
-            ports.append(int(sock.getsockname()[1]))
-        return ports
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @dataclass
@@ -312,7 +118,7 @@ class SeaweedFS:
             admin = next(
                 p
                 for p in free_ports(20)
-                if p + GRPC_OFFSET < 65536 and _port_is_free(p + GRPC_OFFSET)
+                if p + GRPC_OFFSET < 65536 and port_is_free(p + GRPC_OFFSET)
             )
             self.ports = [*free_ports(8), admin]
         master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin = self.ports

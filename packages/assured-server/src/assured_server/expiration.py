@@ -1,4 +1,8 @@
-"""The ``{number}{unit}`` expiration format of the contract (``30d``, ``5h``, ``60m``)."""
+"""The ``{number}{unit}`` expiration format of the contract (``30d``, ``5h``, ``60m``).
+
+A value format shared by the settings (the maximum) and the files domain (each file's), so it
+sits below both.
+"""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ from starlette.responses import StreamingResponse
 
 from assured_server.api.deps import services
 from assured_server.api.multipart import MultipartError, MultipartLimits, MultipartReader, Part
-from assured_server.api.s3errors import S3Error, access_denied
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.models import StoredFile
 from assured_server.errors import ErrorCode
@@ -22,15 +21,22 @@ from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
 from assured_server.files.records import AVAILABLE, PENDING, effective_status, storage_key
 from assured_server.files.sniff import ContentMismatch
 from assured_server.files.upload_lease import RELEASED, UploadLease, UploadLost
+from assured_server.s3_protocol import openapi
+from assured_server.s3_protocol.errors import S3Error, access_denied
+from assured_server.s3_protocol.ranges import parse_range
+from assured_server.s3_protocol.sigv4 import (
+    Credentials,
+    PostPolicy,
+    verify_post,
+    verify_presigned_url,
+)
+from assured_server.s3_protocol.sigv4_policy import SigV4Error
+from assured_server.s3_protocol.xml import post_response_xml
 from assured_server.services import Services
 from assured_server.storage.base import ObjectExists, ObjectNotFound
-from assured_server.storage.ranges import parse_range
-from assured_server.storage.sigv4 import Credentials, PostPolicy, verify_post, verify_presigned_url
-from assured_server.storage.sigv4_policy import SigV4Error
-from assured_server.storage.xml import post_response_xml
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/storage", tags=["storage (S3 protocol)"], include_in_schema=False)
+router = APIRouter(prefix="/storage", tags=["storage (S3 protocol)"])
 # A form of at most 20 fields, none over 20 KiB (a policy is the longest), then the file.
 FORM_LIMITS = MultipartLimits(max_parts=20, max_part_header_bytes=8192, max_field_bytes=20 << 10)
 
@@ -87,7 +93,12 @@ def _file_for_key(key: str) -> str:
     return file_id
 
 
-@router.post("/{bucket}")
+@router.post(
+    "/{bucket}",
+    summary="Upload with a pre-signed POST form",
+    openapi_extra=openapi.POST_OBJECT,
+    responses=openapi.XML_ERRORS,
+)
 async def post_object(bucket: str, request: Request) -> Response:
     """S3 POST Object: verify the policy, then stream the verified file into place."""
     svc = services(request)
@@ -216,7 +227,20 @@ def _verify_get(svc: Services, request: Request) -> None:
         raise _sig_error(exc) from exc
 
 
-@router.api_route("/{bucket}/{key:path}", methods=["GET", "HEAD"])
+@router.get(
+    "/{bucket}/{key:path}",
+    summary="Download with a pre-signed URL",
+    operation_id="get_object",
+    openapi_extra=openapi.GET_OBJECT,
+    responses=openapi.XML_ERRORS,
+)
+@router.head(
+    "/{bucket}/{key:path}",
+    summary="The headers of a download (a URL signed for HEAD)",
+    operation_id="head_object",
+    openapi_extra=openapi.GET_OBJECT,
+    responses=openapi.XML_ERRORS,
+)
 async def get_object(bucket: str, key: str, request: Request) -> Response:
     """Serve an available file to the holder of a valid pre-signed URL."""
     svc = services(request)
