@@ -7,12 +7,15 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from assured_server.config import ConfigError, Settings, load_settings
 from assured_server.private_files import owner_only_umask, tighten
+
+if TYPE_CHECKING:
+    from assured_server.stores.accounts import Accounts
 
 app = typer.Typer(
     help="Assured document upload server.", no_args_is_help=True, add_completion=False
@@ -103,11 +106,14 @@ def serve(
 
 async def _release_leases(settings: Settings) -> None:
     from assured_server.db.engine import Database
-    from assured_server.files.upload_lease import release_all
+    from assured_server.stores.files import Files
 
+    # A server starting with its files on its own disk: no process of an earlier run is still
+    # uploading or sweeping there, and a form whose upload was cut by a crash then works again
+    # at once instead of after the lease.
     db = Database(settings.effective_database_url)
     try:
-        released = await release_all(db)
+        released = await Files(db).release_all_leases()
     finally:
         await db.dispose()
     if released:
@@ -154,25 +160,25 @@ def migrate() -> None:
     typer.echo("schema is up to date")
 
 
-async def _in_transaction(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+async def _with_accounts(settings: Settings, work: Callable[[Accounts], Awaitable[T]]) -> T:
     from assured_server.db.engine import Database
     from assured_server.db.migrate import migrate as run_migrate
+    from assured_server.stores.accounts import Accounts
 
     db = Database(settings.effective_database_url)
     try:
         await run_migrate(db)
-        async with db.write() as session:
-            return await work(session)
+        return await work(Accounts(db))
     finally:
         await db.dispose()
 
 
-def _admin(work: Callable[[Any], Awaitable[T]]) -> T:
+def _admin(work: Callable[[Accounts], Awaitable[T]]) -> T:
     from assured_server.auth.accounts import AdminError
 
     settings = _settings()
     try:
-        return asyncio.run(_in_transaction(settings, work))
+        return asyncio.run(_with_accounts(settings, work))
     except (AdminError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -185,8 +191,8 @@ def create_account(
     """Create an account: ``{"id", "name"}``."""
     from assured_server.auth import accounts
 
-    async def work(session: Any) -> dict[str, Any]:
-        row = await accounts.create_account(session, name)
+    async def work(store: Accounts) -> dict[str, Any]:
+        row = await accounts.create_account(store, name)
         return {"id": row.id, "name": row.name}
 
     result = _admin(work)
@@ -202,8 +208,8 @@ def create_api_key(
     """Create an API key (shown once): ``{"id", "api_key"}``."""
     from assured_server.auth import accounts
 
-    async def work(session: Any) -> dict[str, Any]:
-        row, value = await accounts.create_api_key(session, account, scopes)
+    async def work(store: Accounts) -> dict[str, Any]:
+        row, value = await accounts.create_api_key(store, account, scopes)
         return {"id": row.id, "api_key": value, "account": row.account_id, "scopes": row.scopes}
 
     result = _admin(work)
@@ -232,8 +238,8 @@ def create_user(
         raise typer.Exit(2)
     password = sys.stdin.readline().rstrip("\r\n")
 
-    async def work(session: Any) -> dict[str, Any]:
-        row = await accounts.create_user(session, account, username, password)
+    async def work(store: Accounts) -> dict[str, Any]:
+        row = await accounts.create_user(store, account, username, password)
         return {"id": row.id, "username": row.username, "account": row.account_id}
 
     result = _admin(work)

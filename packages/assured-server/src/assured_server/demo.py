@@ -22,6 +22,7 @@ from assured_server.auth import accounts
 from assured_server.config import Settings
 from assured_server.db.engine import Database
 from assured_server.db.migrate import migrate
+from assured_server.stores.accounts import Accounts
 
 DEMO_KEY_FILE = "demo_api_key"
 DEMO_ENV_FILE = "demo.env"
@@ -38,17 +39,16 @@ async def ensure_demo(settings: Settings) -> str:
     try:
         await migrate(db)
         if not key_path.exists():
-            async with db.write() as session:
-                account = await accounts.create_account(session, "demo")
-                _, value = await accounts.create_api_key(session, account.id, None)
+            store = Accounts(db)
+            account = await accounts.create_account(store, "demo")
+            _, value = await accounts.create_api_key(store, account.id, None)
             _write_private(key_path, value + "\n")
         # An earlier version kept "ACCOUNT_ID KEY" on the line: the key is the last word.
         words = key_path.read_text(encoding="utf-8").split()
         value = words[-1] if words else ""
         if len(words) != 1:
             _write_private(key_path, value + "\n")
-        async with db.read() as session:
-            subject = await accounts.authenticate_api_key(session, value)
+        subject = await accounts.authenticate_api_key(Accounts(db), value)
     finally:
         await db.dispose()
     if subject is None:

@@ -12,6 +12,7 @@ from assured_server.db.engine import Database
 from assured_server.ratelimit import RateLimiter
 from assured_server.storage.base import StorageBackend
 from assured_server.storage.factory import make_storage
+from assured_server.stores import Stores
 
 
 @dataclass
@@ -26,6 +27,10 @@ class Services:
     login_throttle: LoginThrottle
     passwords: PasswordPool
     shutting_down: bool = field(default=False)
+    stores: Stores = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stores = Stores(self.db)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assured_server.db.errors import DatabaseUnavailable
-from assured_server.db.file_lock import FileLock, FileLockTimeout
+from assured_server.db.sqlite.file_lock import FileLock, FileLockTimeout
 
 
 async def _loop_turns(count: int) -> None:

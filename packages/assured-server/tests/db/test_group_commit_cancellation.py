@@ -13,7 +13,7 @@ import pytest
 from server_helpers import numbers_database
 from sqlalchemy import text
 
-from assured_server.db import sqlite_loop
+from assured_server.db.sqlite import loop as sqlite_loop
 from assured_server.threads import run_to_completion
 
 
@@ -104,7 +104,7 @@ async def test_busy_retry_under_an_anyio_cancel_scope_waits_for_its_thread(
 
 
 async def test_timed_out_flock_waits_do_not_starve_the_commit_threads(tmp_path: Path) -> None:
-    from assured_server.db.file_lock import FileLock, FileLockTimeout
+    from assured_server.db.sqlite.file_lock import FileLock, FileLockTimeout
 
     holder = FileLock(tmp_path / "w.lock")
     await holder.acquire()  # another process, holding the write lock for a while
@@ -124,7 +124,7 @@ async def test_timed_out_flock_waits_do_not_starve_the_commit_threads(tmp_path: 
 
 
 async def test_queued_writers_fail_within_the_flock_bound_not_in_series(tmp_path: Path) -> None:
-    from assured_server.db.file_lock import FileLock, FileLockTimeout
+    from assured_server.db.sqlite.file_lock import FileLock, FileLockTimeout
 
     db = await numbers_database(tmp_path)
     committer = db._group_commit

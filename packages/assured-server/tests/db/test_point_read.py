@@ -10,7 +10,8 @@ from assured_server.clock import new_id, utcnow
 from assured_server.db.engine import Database
 from assured_server.db.migrate import migrate
 from assured_server.db.models import Account, StoredFile
-from assured_server.files import lifecycle, records
+from assured_server.files import lifecycle
+from assured_server.stores.files import Files
 
 
 async def _file(db: Database) -> StoredFile:
@@ -46,16 +47,16 @@ async def test_a_point_read_equals_the_orm_load(tmp_path: Path) -> None:
         await migrate(db)
         assert db.point_reader(StoredFile.__table__) is not None  # type: ignore[arg-type]
         row = await _file(db)
-        fetched = await records.fetch_file(db, row.account_id, row.id)
+        fetched = await Files(db).owned(row.account_id, row.id)
         async with db.read() as session:
-            loaded = await records.get_file(session, row.account_id, row.id)
+            loaded = await session.get(StoredFile, row.id)
         assert fetched is not None and loaded is not None
         assert _columns(fetched) == _columns(loaded)
         assert fetched.created_at.tzinfo is not None and fetched.rejection_reason is None
         # Another account's id, an unknown id and a malformed one are all "no such file".
-        assert await records.fetch_file(db, new_id(), row.id) is None
-        assert await records.fetch_file(db, row.account_id, new_id()) is None
-        assert await records.fetch_file(db, row.account_id, "../etc/passwd") is None
+        assert await Files(db).owned(new_id(), row.id) is None
+        assert await Files(db).owned(row.account_id, new_id()) is None
+        assert await Files(db).owned(row.account_id, "../etc/passwd") is None
     finally:
         await db.dispose()
 
@@ -67,18 +68,18 @@ async def test_a_point_read_sees_the_last_commit_while_another_process_writes(
     try:
         await migrate(db)
         row = await _file(db)
-        assert (await records.fetch_file(db, row.account_id, row.id)) is not None
+        assert (await Files(db).owned(row.account_id, row.id)) is not None
         other = sqlite3.connect(tmp_path / "p.db", isolation_level=None)
         try:
             # Another process writes (and holds the write lock meanwhile): WAL readers go on.
             other.execute("BEGIN IMMEDIATE")
             other.execute("UPDATE files SET status = 'rejected' WHERE id = ?", (row.id,))
-            before = await records.fetch_file(db, row.account_id, row.id)
+            before = await Files(db).owned(row.account_id, row.id)
             assert before is not None and before.status == "pending"
             other.execute("COMMIT")
         finally:
             other.close()
-        after = await records.fetch_file(db, row.account_id, row.id)
+        after = await Files(db).owned(row.account_id, row.id)
         assert after is not None and after.status == "rejected"
     finally:
         await db.dispose()

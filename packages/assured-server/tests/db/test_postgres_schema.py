@@ -9,7 +9,8 @@ from assured_server.clock import utcnow
 from assured_server.db.engine import Database
 from assured_server.db.migrate import current_revision, head_revision, migrate
 from assured_server.files import lifecycle
-from assured_server.files.records import list_files
+from assured_server.stores.accounts import Accounts
+from assured_server.stores.files import Files
 
 
 async def test_migrations_and_file_queries_run_on_postgres(postgres_url: str) -> None:
@@ -18,9 +19,8 @@ async def test_migrations_and_file_queries_run_on_postgres(postgres_url: str) ->
         await migrate(db)
         await migrate(db)  # a second run (another replica) is a no-op
         assert await current_revision(db) == head_revision()
-        async with db.write() as session:
-            account = await create_account(session, "pg")
-            await create_api_key(session, account.id, None)
+        account = await create_account(Accounts(db), "pg")
+        await create_api_key(Accounts(db), account.id, None)
         now = utcnow()
         rows = [
             lifecycle.new_row(
@@ -32,25 +32,22 @@ async def test_migrations_and_file_queries_run_on_postgres(postgres_url: str) ->
         ]
         async with db.write() as session:
             session.add_all(rows)
-        async with db.read() as session:
-            listed = await list_files(
-                session,
-                account.id,
-                status="pending",
-                business_process=None,
-                before_id=None,
-                limit=10,
-                now=now,
-            )
-            expired = await list_files(
-                session,
-                account.id,
-                status="expired",
-                business_process=None,
-                before_id=None,
-                limit=10,
-                now=now + timedelta(minutes=2),
-            )
+        listed = await Files(db).page(
+            account.id,
+            status="pending",
+            business_process=None,
+            before_id=None,
+            limit=10,
+            now=now,
+        )
+        expired = await Files(db).page(
+            account.id,
+            status="expired",
+            business_process=None,
+            before_id=None,
+            limit=10,
+            now=now + timedelta(minutes=2),
+        )
         assert [r.id for r in listed] == sorted((r.id for r in rows), reverse=True)
         assert len(expired) == 3
         assert listed[0].created_at.tzinfo is not None

@@ -15,8 +15,10 @@ from assured_server.clock import new_id, utcnow
 from assured_server.db.engine import Database
 from assured_server.db.migrate import migrate
 from assured_server.db.models import Account, StoredFile
-from assured_server.files import lifecycle, records
+from assured_server.files import lifecycle
 from assured_server.files.ingest import Ingested
+from assured_server.stores import Stores
+from assured_server.stores.files import Files
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -60,15 +62,15 @@ async def test_a_transition_writes_typed_values_and_counts_the_rows(db: Database
     row = await _pending(db)
     uploaded_at = utcnow() + timedelta(seconds=5)
     ingested = Ingested(key="k", size=2**33, sha256="cd" * 32)
-    assert await lifecycle.mark_available(db, row.id, ingested, uploaded_at=uploaded_at)
+    assert await lifecycle.mark_available(Files(db), row.id, ingested, uploaded_at=uploaded_at)
     # Only from ``pending``: a second settle changes nothing and says so.
-    assert not await lifecycle.mark_available(db, row.id, ingested, uploaded_at=uploaded_at)
+    assert not await lifecycle.mark_available(Files(db), row.id, ingested, uploaded_at=uploaded_at)
     async with db.read() as session:
         stored = await session.get(StoredFile, row.id)
     assert stored is not None
     assert (stored.status, stored.size, stored.sha256) == ("available", 2**33, "cd" * 32)
     assert stored.uploaded_at == uploaded_at and stored.uploaded_at.tzinfo is not None
-    fetched = await records.fetch_file(db, row.account_id, row.id)
+    fetched = await Files(db).owned(row.account_id, row.id)
     assert fetched is not None and fetched.uploaded_at == uploaded_at
 
 
@@ -77,11 +79,11 @@ async def test_a_transaction_commits_or_rolls_back_as_one(db: Database) -> None:
     ingested = Ingested(key="k", size=1, sha256="ab" * 32)
     other = _new(row.account_id, "b.pdf")
     with pytest.raises(RuntimeError):
-        async with db.transaction() as tx:
-            await tx.insert(other)
-            assert await lifecycle.mark_available(tx, row.id, ingested)
+        async with Stores(db).unit() as unit:
+            await Files(db).add(other, unit)
+            assert await lifecycle.mark_available(Files(db), row.id, ingested, unit=unit)
             raise RuntimeError("the block fails after two writes")
-    fetched = await records.fetch_file(db, row.account_id, row.id)
+    fetched = await Files(db).owned(row.account_id, row.id)
     assert fetched is not None and fetched.status == "pending"
     assert await db.fetch(StoredFile, other.id) is None
 
@@ -94,19 +96,19 @@ async def test_a_transaction_commits_or_rolls_back_as_one(db: Database) -> None:
             await tx.insert(twin)
     assert await db.fetch(StoredFile, other.id) is None
 
-    async with db.transaction() as tx:
-        await tx.insert(other)
-        assert await lifecycle.mark_available(tx, other.id, ingested)
-        assert await lifecycle.mark_available(tx, row.id, ingested)
+    async with Stores(db).unit() as unit:
+        await Files(db).add(other, unit)
+        assert await lifecycle.mark_available(Files(db), other.id, ingested, unit=unit)
+        assert await lifecycle.mark_available(Files(db), row.id, ingested, unit=unit)
     for file_id in (row.id, other.id):
-        fetched = await records.fetch_file(db, row.account_id, file_id)
+        fetched = await Files(db).owned(row.account_id, file_id)
         assert fetched is not None and fetched.status == "available"
 
 
 async def test_fetch_is_none_for_unknown_and_foreign_rows(db: Database) -> None:
     row = await _pending(db)
-    assert await records.fetch_file(db, new_id(), row.id) is None
-    assert await records.fetch_file(db, row.account_id, new_id()) is None
+    assert await Files(db).owned(new_id(), row.id) is None
+    assert await Files(db).owned(row.account_id, new_id()) is None
     assert await db.fetch(StoredFile, new_id()) is None
 
 
@@ -121,7 +123,7 @@ async def test_a_duplicate_or_dangling_insert_is_the_orms_integrity_error(db: Da
         await db.insert(orphan)
     # Neither left anything behind, and the database goes on.
     assert await db.fetch(StoredFile, orphan.id) is None
-    fetched = await records.fetch_file(db, row.account_id, row.id)
+    fetched = await Files(db).owned(row.account_id, row.id)
     assert fetched is not None and fetched.file_name == "scan.pdf"
     await _pending(db)
 
@@ -131,13 +133,13 @@ async def test_forget_upload_deletes_any_row_but_an_available_one(db: Database) 
     settled = await _pending(db)
     expired = await _pending(db)
     assert await lifecycle.mark_available(
-        db, settled.id, Ingested(key="k", size=1, sha256="a" * 64)
+        Files(db), settled.id, Ingested(key="k", size=1, sha256="a" * 64)
     )
-    assert await records.transition(db, expired.id, from_status="pending", status="expired")
-    assert not await records.forget_upload(db, settled.id)
+    assert await Files(db).transition(expired.id, from_status="pending", status="expired")
+    assert not await Files(db).forget_upload(settled.id)
     assert await db.fetch(StoredFile, settled.id) is not None
-    assert await records.forget_upload(db, row.id)
+    assert await Files(db).forget_upload(row.id)
     assert await db.fetch(StoredFile, row.id) is None
-    assert not await records.forget_upload(db, row.id)
-    assert await records.forget_upload(db, expired.id)
+    assert not await Files(db).forget_upload(row.id)
+    assert await Files(db).forget_upload(expired.id)
     assert await db.fetch(StoredFile, expired.id) is None

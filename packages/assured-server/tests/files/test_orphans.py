@@ -23,7 +23,7 @@ from assured_server.clock import utcnow
 from assured_server.config import Settings, with_generated_secrets
 from assured_server.db.migrate import migrate
 from assured_server.db.models import StoredFile
-from assured_server.files import lifecycle, records
+from assured_server.files import lifecycle
 from assured_server.files.ingest import ingest
 from assured_server.files.orphans import OrphanSweep
 from assured_server.files.records import landing_key, storage_key
@@ -114,8 +114,7 @@ async def _one(chunk: bytes) -> AsyncIterator[bytes]:
 
 async def _file(svc: Services, status: str = "available") -> StoredFile:
     """A file of the database in ``status``, with its bytes where that status keeps them."""
-    async with svc.db.write() as session:
-        account = await create_account(session, "orphans")
+    account = await create_account(svc.stores.accounts, "orphans")
     row = lifecycle.new_row(
         lifecycle.NewFile(account.id, "a.pdf", "application/pdf", "v3", 86400),
         now=utcnow(),
@@ -130,10 +129,10 @@ async def _file(svc: Services, status: str = "available") -> StoredFile:
             content_type="application/pdf",
             max_bytes=99,
         )
-        assert await lifecycle.mark_available(svc.db, row.id, done)
+        assert await lifecycle.mark_available(svc.stores.files, row.id, done)
     elif status in ("expired", "rejected"):
-        assert await records.transition(
-            svc.db, row.id, from_status="pending", status=status, purged_at=utcnow()
+        assert await svc.stores.files.transition(
+            row.id, from_status="pending", status=status, purged_at=utcnow()
         )
     return row
 

@@ -60,8 +60,7 @@ async def svc(tmp_path: Path, weed: SeaweedFS) -> AsyncIterator[Services]:
 
 
 async def pending(svc: Services) -> StoredFile:
-    async with svc.db.write() as session:
-        account = await create_account(session, "settle")
+    account = await create_account(svc.stores.accounts, "settle")
     row = lifecycle.new_row(
         lifecycle.NewFile(account.id, "a.pdf", "application/pdf", "v3", 86400),
         now=utcnow(),
@@ -91,7 +90,9 @@ async def test_concurrent_settles_move_the_upload_exactly_once(svc: Services, bo
     results: list[bool] = []
 
     async def settle() -> None:
-        results.append(await lifecycle.settle_pending(svc.db, svc.storage, row, max_bytes=LIMIT))
+        results.append(
+            await lifecycle.settle_pending(svc.stores.files, svc.storage, row, max_bytes=LIMIT)
+        )
 
     async with anyio.create_task_group() as tasks:
         for _ in range(3):
@@ -106,9 +107,9 @@ async def test_concurrent_settles_move_the_upload_exactly_once(svc: Services, bo
 async def test_a_landing_after_the_file_settled_never_replaces_it(svc: Services, boto: Any) -> None:
     row = await pending(svc)  # the in-memory row stays "pending", as a slow settler's would
     boto.put_object(Bucket=BUCKET, Key=landing_key(row.id), Body=PDF)
-    assert await lifecycle.settle_pending(svc.db, svc.storage, row, max_bytes=LIMIT)
+    assert await lifecycle.settle_pending(svc.stores.files, svc.storage, row, max_bytes=LIMIT)
     boto.put_object(Bucket=BUCKET, Key=landing_key(row.id), Body=b"%PDF-1.7 another")
-    assert await lifecycle.settle_pending(svc.db, svc.storage, row, max_bytes=LIMIT)
+    assert await lifecycle.settle_pending(svc.stores.files, svc.storage, row, max_bytes=LIMIT)
     body = boto.get_object(Bucket=BUCKET, Key=storage_key(row.id))["Body"].read()
     assert body == PDF
     assert keys(boto, row.id) == [storage_key(row.id)]
@@ -119,7 +120,7 @@ async def test_a_landing_after_the_file_settled_never_replaces_it(svc: Services,
 async def test_an_empty_landing_object_is_no_upload(svc: Services, boto: Any) -> None:
     row = await pending(svc)
     boto.put_object(Bucket=BUCKET, Key=landing_key(row.id), Body=b"")
-    assert not await lifecycle.settle_pending(svc.db, svc.storage, row, max_bytes=LIMIT)
+    assert not await lifecycle.settle_pending(svc.stores.files, svc.storage, row, max_bytes=LIMIT)
     assert keys(boto, row.id) == []
     done = await current(svc, row.id)
     assert done is not None and done.status == "pending"
@@ -129,7 +130,9 @@ async def test_the_sweep_settles_landings_and_deletes_those_of_deleted_files(
     svc: Services, boto: Any
 ) -> None:
     kept, deleted = await pending(svc), await pending(svc)
-    assert await lifecycle.delete_file(svc.db, svc.storage, deleted.account_id, deleted.id)
+    assert await lifecycle.delete_file(
+        svc.stores.files, svc.storage, deleted.account_id, deleted.id
+    )
     for row in (kept, deleted):
         boto.put_object(Bucket=BUCKET, Key=landing_key(row.id), Body=PDF)
     counts = await Sweeper(svc.db, svc.storage, 60, max_upload_bytes=LIMIT).sweep_once()

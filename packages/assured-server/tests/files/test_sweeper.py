@@ -20,6 +20,7 @@ from assured_server.files.records import storage_key
 from assured_server.files.sweeper import UPLOAD_GRACE, Sweeper
 from assured_server.services import Services
 from assured_server.storage.filesystem import FilesystemStorage
+from assured_server.stores.files import LEASE
 
 
 async def _one(chunk: bytes) -> AsyncIterator[bytes]:
@@ -54,7 +55,7 @@ async def _file(
             content_type="application/pdf",
             max_bytes=1000,
         )
-        assert await lifecycle.mark_available(svc.db, row.id, done)
+        assert await lifecycle.mark_available(svc.stores.files, row.id, done)
     return row
 
 
@@ -65,8 +66,7 @@ async def _status(svc: Services, file_id: str) -> str | None:
 
 
 async def test_expired_files_are_marked_and_their_bytes_deleted_once(svc: Services) -> None:
-    async with svc.db.write() as session:
-        account = await create_account(session, "sweep")
+    account = await create_account(svc.stores.accounts, "sweep")
     soon = await _file(svc, account.id, expires_in=60, upload=True)
     later = await _file(svc, account.id, expires_in=3600, upload=True)
     path = svc.storage.path_of(storage_key(soon.id))  # type: ignore[attr-defined]
@@ -85,8 +85,7 @@ async def test_expired_files_are_marked_and_their_bytes_deleted_once(svc: Servic
 
 
 async def test_uploads_that_never_arrived_are_dropped_after_their_window(svc: Services) -> None:
-    async with svc.db.write() as session:
-        account = await create_account(session, "stale")
+    account = await create_account(svc.stores.accounts, "stale")
     never = await _file(svc, account.id, expires_in=86400, upload=False)
     sweeper = Sweeper(svc.db, svc.storage, interval=60)
     inside = await sweeper.sweep_once(now=utcnow() + timedelta(minutes=10))
@@ -100,8 +99,7 @@ async def test_uploads_that_never_arrived_are_dropped_after_their_window(svc: Se
 async def test_two_sweepers_racing_change_each_file_once(svc: Services) -> None:
     import anyio
 
-    async with svc.db.write() as session:
-        account = await create_account(session, "race")
+    account = await create_account(svc.stores.accounts, "race")
     rows = [await _file(svc, account.id, expires_in=60, upload=True) for _ in range(10)]
     first, second = Sweeper(svc.db, svc.storage, 60), Sweeper(svc.db, svc.storage, 60)
     when = utcnow() + timedelta(minutes=5)
@@ -130,8 +128,7 @@ class CountingStorage(FilesystemStorage):
 async def test_racing_sweepers_delete_each_files_bytes_exactly_once(svc: Services) -> None:
     import anyio
 
-    async with svc.db.write() as session:
-        account = await create_account(session, "once")
+    account = await create_account(svc.stores.accounts, "once")
     rows = [await _file(svc, account.id, expires_in=60, upload=True) for _ in range(12)]
     fs = svc.storage
     assert isinstance(fs, FilesystemStorage)
@@ -151,18 +148,15 @@ async def test_racing_sweepers_delete_each_files_bytes_exactly_once(svc: Service
 
 
 async def test_a_claimed_file_is_skipped_until_its_lease_runs_out(svc: Services) -> None:
-    from assured_server.files import claims
-
-    async with svc.db.write() as session:
-        account = await create_account(session, "lease")
+    account = await create_account(svc.stores.accounts, "lease")
     row = await _file(svc, account.id, expires_in=None, upload=False)
     now = utcnow()
-    first = await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)
-    second = await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)
-    assert [r.id for r in first] == [row.id] and second == []
-    later = now + claims.LEASE + timedelta(seconds=1)
-    assert [
-        r.id for r in await claims.claim_where(svc.db, StoredFile.id == row.id, now=later, limit=10)
-    ] == [row.id]
-    await claims.release(svc.db, row.id)
-    assert len(await claims.claim_where(svc.db, StoredFile.id == row.id, now=now, limit=10)) == 1
+    files = svc.stores.files
+    first = await files.claim_pending(row.id, now)
+    second = await files.claim_pending(row.id, now)
+    assert first is not None and first.id == row.id and second is None
+    later = now + LEASE + timedelta(seconds=1)
+    taken = await files.claim_pending(row.id, later)
+    assert taken is not None and taken.id == row.id
+    await files.release_claim(row.id)
+    assert await files.claim_pending(row.id, now) is not None

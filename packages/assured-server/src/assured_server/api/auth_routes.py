@@ -74,7 +74,11 @@ async def obtain_token(request: Request) -> dict[str, object]:
         assert body.username is not None  # noqa: S101
         username = body.username
         check = functools.partial(
-            accounts.authenticate_password, svc.db, svc.passwords, username, body.password
+            accounts.authenticate_password,
+            svc.stores.accounts,
+            svc.passwords,
+            username,
+            body.password,
         )
     host = request.client.host if request.client else None
     subject = await _throttled(svc, client_address(host), username, check)
@@ -88,8 +92,7 @@ async def obtain_token(request: Request) -> dict[str, object]:
 
 
 async def _api_key_subject(svc: Services, api_key: str) -> accounts.Subject | None:
-    async with svc.db.read() as session:
-        return await accounts.authenticate_api_key(session, api_key)
+    return await accounts.authenticate_api_key(svc.stores.accounts, api_key)
 
 
 async def _throttled(
@@ -151,11 +154,8 @@ async def refresh_token(request: Request) -> dict[str, object]:
     """``{"refresh"}`` → a new access token, unless revoked or its subject is gone."""
     svc = services(request)
     claims = await _verified_refresh(request)
-    async with svc.db.read() as session:
-        if await accounts.is_revoked(session, claims.jti) or not await accounts.subject_is_active(
-            session, claims.subject
-        ):
-            raise ApiError(ErrorCode.UNAUTHORIZED, "The refresh token has been revoked.")
+    if not await svc.stores.accounts.refresh_allowed(claims.jti, claims.subject):
+        raise ApiError(ErrorCode.UNAUTHORIZED, "The refresh token has been revoked.")
     return {"access": svc.tokens.issue_access(claims), "expires_in": svc.settings.access_token_ttl}
 
 
@@ -170,6 +170,5 @@ async def revoke_token(request: Request) -> Response:
     """``{"refresh"}`` → 204; the token no longer refreshes."""
     svc = services(request)
     claims = await _verified_refresh(request)
-    async with svc.db.write() as session:
-        await accounts.revoke(session, claims.jti, claims.expires_at)
+    await svc.stores.accounts.revoke(claims.jti, claims.expires_at)
     return Response(status_code=204)

@@ -20,7 +20,7 @@ from assured_server.auth.scopes import FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
 from assured_server.db.models import StoredFile
 from assured_server.errors import ApiError, ErrorCode, invalid, missing
-from assured_server.files import lifecycle, records
+from assured_server.files import lifecycle
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
 from assured_server.files.records import AVAILABLE, EXPIRED, storage_key
 from assured_server.files.sniff import ContentMismatch
@@ -103,22 +103,16 @@ async def handle(request: Request, who: Caller) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
         raise _too_large(limit)
-    guard = await idempotency.begin(svc, request, who.account_id)
-    try:
-        reader = MultipartReader(
-            request.stream(), request.headers.get("content-type", ""), FORM_LIMITS
-        )
-        if guard is not None and guard.is_repeat:
-            return guard.replay(await _fingerprint_only(reader, limit))
-        body = await _upload(svc, who, reader, guard)
-    except MultipartError as exc:
-        if guard is not None and not guard.is_repeat:
-            await guard.abandon()
-        raise invalid(f"The request is not a valid multipart form: {exc.message}") from exc
-    except BaseException:
-        if guard is not None and not guard.is_repeat:
-            await guard.abandon()
-        raise
+    async with idempotency.keyed(svc, request, who.account_id) as guard:
+        try:
+            reader = MultipartReader(
+                request.stream(), request.headers.get("content-type", ""), FORM_LIMITS
+            )
+            if guard is not None and guard.is_repeat:
+                return guard.replay(await _fingerprint_only(reader, limit))
+            body = await _upload(svc, who, reader, guard)
+        except MultipartError as exc:
+            raise invalid(f"The request is not a valid multipart form: {exc.message}") from exc
     return JSONResponse(body, status_code=201)
 
 
@@ -191,8 +185,8 @@ async def _receive_file(
     # cleans up; bytes never exist without a row that accounts for them. The row is inserted
     # leased to this request, and the lease renews itself while bytes arrive, so no sweeper
     # drops or purges it under an upload that is slow but alive, however long it takes.
-    lease = UploadLease.of_new_row(svc.db, row, now)
-    await svc.db.insert(row)
+    lease = UploadLease.of_new_row(svc.stores.files, row, now)
+    await svc.stores.files.add(row)
     pending.append(row)
 
     async def rest_of_form() -> None:
@@ -231,12 +225,13 @@ async def _record(
 ) -> dict[str, Any]:
     """``pending`` → ``available``, with the expiry the whole form settled on; the response."""
     uploaded_at = utcnow()
-    async with svc.db.transaction() as tx:
+    async with svc.stores.unit() as unit:
         settled = await lifecycle.mark_available(
-            tx,
+            svc.stores.files,
             row.id,
             ingested,
             uploaded_at=uploaded_at,
+            unit=unit,
             expires_at=row.expires_at,
             upload_expires_at=None,
             **RELEASED,
@@ -252,7 +247,7 @@ async def _record(
         body = _v1_body(svc, row)
         if recorder.guard is not None:
             # The available file and the key's stored response commit together.
-            await recorder.guard.record(tx, recorder.fingerprint.hexdigest(), 201, body)
+            await recorder.guard.record(unit, recorder.fingerprint.hexdigest(), 201, body)
     return body
 
 
@@ -273,8 +268,8 @@ async def _forget(svc: Services, pending: list[StoredFile]) -> None:
         return
     row = pending[0]
     with anyio.CancelScope(shield=True):
-        await records.forget_upload(svc.db, row.id)
-        if await svc.db.fetch(StoredFile, row.id) is not None:
+        await svc.stores.files.forget_upload(row.id)
+        if await svc.stores.files.by_id(row.id) is not None:
             return  # available: the commit went through
         try:
             await svc.storage.delete(storage_key(row.id))
@@ -292,7 +287,7 @@ async def _lost(svc: Services, row: StoredFile) -> ApiError:
     longer than its lease (a client that stopped sending for minutes): 503 with ``Retry-After``,
     which clients retry, since the same request sent again succeeds.
     """
-    current = await svc.db.fetch(StoredFile, row.id)
+    current = await svc.stores.files.by_id(row.id)
     now = utcnow()
     if (current is not None and current.status == EXPIRED) or (
         row.expires_at is not None and row.expires_at <= now

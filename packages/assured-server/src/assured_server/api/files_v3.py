@@ -19,14 +19,7 @@ from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
 from assured_server.files import lifecycle
 from assured_server.files.downloads import MAX_DOWNLOAD_URL_SECONDS, download_url
-from assured_server.files.records import (
-    PENDING,
-    STATUSES,
-    fetch_file,
-    get_file,
-    landing_key,
-    list_files,
-)
+from assured_server.files.records import PENDING, STATUSES, landing_key
 from assured_server.files.rules import checked_content_type, checked_expiration, checked_filename
 from assured_server.files.views import file_v3
 from assured_server.services import Services
@@ -127,12 +120,12 @@ async def _create(
         "file": file_v3(row, bucket=svc.settings.bucket, now=now),
     }
     if finish is None:
-        await svc.db.insert(row)
+        await svc.stores.files.add(row)
     else:
         # The pending file and the key's stored response commit together.
-        async with svc.db.transaction() as tx:
-            await tx.insert(row)
-            await finish(tx, 201, response)
+        async with svc.stores.unit() as unit:
+            await svc.stores.files.add(row, unit)
+            await finish(unit, 201, response)
     return response
 
 
@@ -151,16 +144,14 @@ async def list_account_files(account_id: str, request: Request, who: Caller) -> 
     cursor = uuid_param(params, "cursor")
     business_process = text_param(params, "businessProcess")
     now = utcnow()
-    async with svc.db.read() as session:
-        rows = await list_files(
-            session,
-            who.account_id,
-            status=status,
-            business_process=business_process,
-            before_id=cursor,
-            limit=limit + 1,
-            now=now,
-        )
+    rows = await svc.stores.files.page(
+        who.account_id,
+        status=status,
+        business_process=business_process,
+        before_id=cursor,
+        limit=limit + 1,
+        now=now,
+    )
     page = rows[:limit]
     return {
         "items": [file_v3(row, bucket=svc.settings.bucket, now=now) for row in page],
@@ -177,7 +168,7 @@ async def get_one(account_id: str, file_id: str, request: Request, who: Caller) 
     """The File, or 404 (also for another account's id)."""
     _caller(account_id, FILES_READ, who)
     svc = services(request)
-    row = await fetch_file(svc.db, who.account_id, file_id)
+    row = await svc.stores.files.owned(who.account_id, file_id)
     if row is None:
         raise not_found("No such file.")
     return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
@@ -192,18 +183,16 @@ async def complete(account_id: str, file_id: str, request: Request, who: Caller)
     """The File in its final state; 409 while nothing was uploaded."""
     _caller(account_id, FILES_WRITE, who)
     svc = services(request)
-    async with svc.db.read() as session:
-        row = await get_file(session, who.account_id, file_id)
+    row = await svc.stores.files.owned(who.account_id, file_id)
     if row is None:
         raise not_found("No such file.")
     if row.status == PENDING:
         settled = await lifecycle.settle_pending(
-            svc.db, svc.storage, row, max_bytes=svc.settings.max_upload_bytes
+            svc.stores.files, svc.storage, row, max_bytes=svc.settings.max_upload_bytes
         )
         if not settled:
             raise ApiError(ErrorCode.FILE_NOT_READY, "Nothing has been uploaded for this file yet.")
-        async with svc.db.read() as session:
-            row = await get_file(session, who.account_id, file_id)
+        row = await svc.stores.files.owned(who.account_id, file_id)
         if row is None:
             raise not_found("No such file.")
     return file_v3(row, bucket=svc.settings.bucket, now=utcnow())
@@ -224,7 +213,7 @@ async def get_download_url(
     expires_in = int_param(
         request.query_params, "expiresIn", default=300, minimum=1, maximum=MAX_DOWNLOAD_URL_SECONDS
     )
-    row = await fetch_file(svc.db, who.account_id, file_id)
+    row = await svc.stores.files.owned(who.account_id, file_id)
     if row is None:
         raise not_found("No such file.")
     signed = download_url(svc.storage, row, expires_in=expires_in, now=utcnow())
@@ -241,6 +230,6 @@ async def delete(account_id: str, file_id: str, request: Request, who: Caller) -
     """204; the bytes and every download URL are gone."""
     _caller(account_id, FILES_WRITE, who)
     svc = services(request)
-    if not await lifecycle.delete_file(svc.db, svc.storage, who.account_id, file_id):
+    if not await lifecycle.delete_file(svc.stores.files, svc.storage, who.account_id, file_id):
         raise not_found("No such file.")
     return Response(status_code=204)

@@ -6,15 +6,13 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
 from assured_server.api.middleware import request_id_of
 from assured_server.api.route_methods import methods_of
-from assured_server.db.engine import DatabaseUnavailable
+from assured_server.db.errors import UNAVAILABLE, QueryFailed, connection_lost, driver_error_name
 from assured_server.errors import ApiError, ErrorCode
 from assured_server.s3_protocol.errors import S3Error, s3_error_response
 from assured_server.storage.base import StorageUnavailable
@@ -122,12 +120,11 @@ async def _database_down(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)  # noqa: S101 - registered for DBAPIError only
-    if exc.connection_invalidated:  # the connection died under the query
+    if connection_lost(exc):  # the connection died under the query
         return await _database_down(request, exc)
     log.error(
         "database error (%s)",
-        type(exc.orig).__name__,
+        driver_error_name(exc),
         extra={"request_id": request_id_of(request.scope)},
     )
     return error_response(request, ApiError(ErrorCode.INTERNAL_ERROR))
@@ -143,11 +140,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(StorageUnavailable, _storage_down)
     # Connection failures and lock timeouts; integrity errors are bugs and stay 500s.
-    app.add_exception_handler(OperationalError, _database_down)
-    app.add_exception_handler(InterfaceError, _database_down)
-    app.add_exception_handler(DatabaseUnavailable, _database_down)
-    app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(PoolTimeout, _database_down)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_down)
+    app.add_exception_handler(QueryFailed, _database_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(S3Error, _s3_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -11,24 +11,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import anyio
 from fastapi import Request
 from pydantic_core import from_json
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import Executable
 from starlette.responses import Response
 
 from assured_server.api.body import read_raw
 from assured_server.clock import utcnow
-from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord
-from assured_server.db.statements import Transaction
 from assured_server.errors import ApiError, ErrorCode, invalid
 from assured_server.services import Services
+from assured_server.stores import Unit
+from assured_server.stores.idempotency import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 
@@ -93,52 +90,19 @@ class Guard:
             headers={**(headers or {}), "Idempotent-Replayed": "true"},
         )
 
-    async def record(self, tx: Transaction, fingerprint: str, status: int, body: Any) -> None:
-        """Keep the response of the first request for replays, in the transaction ``tx``.
+    async def record(self, unit: Unit, fingerprint: str, status: int, body: Any) -> None:
+        """Keep the response of the first request for replays, in the creating ``unit``.
 
         Written in the transaction that creates what the response describes, so that the two
         commit together: there is never a created thing whose key still says "running".
         """
-        values = {
-            "w_account_id": self.account_id,
-            "w_key": self.key,
-            "v_fingerprint": fingerprint,
-            "v_status": status,
-            "v_body": json.dumps(body),
-        }
-        await tx.run("idempotency.record", _record_statement, values)
+        await self.svc.stores.idempotency.record(
+            unit, self.account_id, self.key, fingerprint=fingerprint, status=status, body=body
+        )
 
     async def abandon(self) -> None:
         """Forget the key after a failure, so that a retry runs again."""
-        # Shielded: a client that hangs up mid-request must not leave its key stuck "running".
-        with anyio.CancelScope(shield=True):
-            values = {"w_account_id": self.account_id, "w_key": self.key}
-            await self.svc.db.run("idempotency.abandon", _abandon_statement, values)
-
-
-# The table, not the entity: plain Core statements skip the ORM's bulk-update machinery.
-_KEYS = cast(Table, IdempotencyRecord.__table__)
-
-
-def _this_key() -> ColumnElement[bool]:
-    return and_(_KEYS.c.account_id == bindparam("w_account_id"), _KEYS.c.key == bindparam("w_key"))
-
-
-def _record_statement() -> Executable:
-    return (
-        update(_KEYS)
-        .where(_this_key())
-        .values(
-            fingerprint=bindparam("v_fingerprint"),
-            response_status=bindparam("v_status"),
-            response_body=bindparam("v_body"),
-        )
-    )
-
-
-def _abandon_statement() -> Executable:
-    # Only a claim that never finished: a response recorded meanwhile stays.
-    return delete(_KEYS).where(_this_key(), _KEYS.c.response_status.is_(None))
+        await self.svc.stores.idempotency.abandon(self.account_id, self.key)
 
 
 async def begin(svc: Services, request: Request, account_id: str) -> Guard | None:
@@ -146,17 +110,13 @@ async def begin(svc: Services, request: Request, account_id: str) -> Guard | Non
     key = key_of(request)
     if key is None:
         return None
+    keys = svc.stores.idempotency
     guard = Guard(svc, account_id, key, request.method, request.url.path)
     for _ in range(2):
         now = utcnow()
-        claim = IdempotencyRecord(
-            account_id=account_id, key=key, method=guard.method, path=guard.path, created_at=now
-        )
         try:
-            await svc.db.insert(claim)
-            return guard
-        except IntegrityError:
-            pass
+            if await keys.claim(account_id, key, method=guard.method, path=guard.path, now=now):
+                return guard
         except BaseException:
             # The claim's outcome is unknown (cancelled while its commit was under way, the
             # connection lost after PostgreSQL committed): forget it, or retries with this key
@@ -164,13 +124,9 @@ async def begin(svc: Services, request: Request, account_id: str) -> Guard | Non
             with contextlib.suppress(Exception):
                 await guard.abandon()
             raise
-        async with svc.db.write() as session:
-            existing = await session.get(IdempotencyRecord, (account_id, key))
-            if existing is None:
-                continue  # the holder failed and let go: claim it now
-            if existing.created_at <= now - IDEMPOTENCY_RETENTION:
-                await session.delete(existing)
-                continue
+        existing = await keys.holder(account_id, key, now)
+        if existing is None:
+            continue  # the holder failed and let go, or its row is past retention: claim it
         if (existing.method, existing.path) != (guard.method, guard.path):
             raise _conflict("This Idempotency-Key was used with a different request.")
         if existing.response_status is None:
@@ -178,6 +134,19 @@ async def begin(svc: Services, request: Request, account_id: str) -> Guard | Non
         guard.stored = existing
         return guard
     raise _conflict("A request with this Idempotency-Key is still running.", running=True)
+
+
+@asynccontextmanager
+async def keyed(svc: Services, request: Request, account_id: str) -> AsyncIterator[Guard | None]:
+    """The request's :class:`Guard` (``None`` without a key) for the block: a first request
+    whose block fails lets go of its key, so that a retry runs again."""
+    guard = await begin(svc, request, account_id)
+    try:
+        yield guard
+    except BaseException:
+        if guard is not None and not guard.is_repeat:
+            await guard.abandon()
+        raise
 
 
 class Finish:
@@ -188,9 +157,9 @@ class Finish:
         self._fingerprint = fingerprint
         self.called = False
 
-    async def __call__(self, tx: Transaction, status: int, body: Any) -> None:
-        """Record ``status`` and ``body`` as the key's response in the transaction ``tx``."""
-        await self._guard.record(tx, self._fingerprint, status, body)
+    async def __call__(self, unit: Unit, status: int, body: Any) -> None:
+        """Record ``status`` and ``body`` as the key's response in the creating ``unit``."""
+        await self._guard.record(unit, self._fingerprint, status, body)
         self.called = True
 
 
@@ -213,11 +182,10 @@ async def run_json(
     ``headers`` go on the response, first or replayed (e.g. ``Cache-Control: no-store``).
     """
     headers = headers or {}
-    guard = await begin(svc, request, account_id)
-    if guard is None:
-        status, body = await create(await read_raw(request), None)
-        return _json(status, body, headers)
-    try:
+    async with keyed(svc, request, account_id) as guard:
+        if guard is None:
+            status, body = await create(await read_raw(request), None)
+            return _json(status, body, headers)
         raw = await read_raw(request)
         fingerprint = json_fingerprint(raw)
         if guard.is_repeat:
@@ -225,12 +193,8 @@ async def run_json(
         finish = Finish(guard, fingerprint)
         status, body = await create(raw, finish)
         if not finish.called:
-            async with svc.db.transaction() as tx:
-                await finish(tx, status, body)
-    except BaseException:
-        if not guard.is_repeat:
-            await guard.abandon()
-        raise
+            async with svc.stores.unit() as unit:
+                await finish(unit, status, body)
     return _json(status, body, headers)
 
 

@@ -16,7 +16,6 @@ from assured_server.auth.scopes import FILES_READ
 from assured_server.clock import rfc3339, utcnow
 from assured_server.errors import ApiError, ErrorCode, not_found
 from assured_server.files.downloads import MAX_DOWNLOAD_URL_SECONDS, download_url
-from assured_server.files.records import get_file
 from assured_server.files.urls import ForeignUrl, file_id_of
 
 router = APIRouter(prefix="/api/v1/files", tags=["files (v1)"])
@@ -55,8 +54,7 @@ async def presign(request: Request, who: Caller) -> dict[str, Any]:
     # API: whether another account has such a file must not leak.
     if file_id is None:
         raise not_found("No such file.")
-    async with svc.db.read() as session:
-        row = await get_file(session, who.account_id, file_id)
+    row = await svc.stores.files.owned(who.account_id, file_id)
     if row is None:
         raise not_found("No such file.")
     expires_in = DEFAULT_EXPIRES_IN if body.expires_in is None else body.expires_in

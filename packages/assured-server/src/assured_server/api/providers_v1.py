@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
-from sqlalchemy.exc import IntegrityError
 
 from assured_server.api import idempotency, schemas
 from assured_server.api.body import NoNul, RequiredStr, StrictBody, parse_json, read_raw
@@ -18,13 +17,12 @@ from assured_server.api.query import uuid_param
 from assured_server.api.schemas import answers, answers_nothing
 from assured_server.auth.scopes import PROVIDERS_READ, PROVIDERS_WRITE
 from assured_server.clock import utcnow
+from assured_server.db.errors import ConstraintViolation
 from assured_server.db.models import ProviderProfile, StoredFile
-from assured_server.db.statements import Writer
 from assured_server.errors import ApiError, ErrorCode, not_found
-from assured_server.files.records import AVAILABLE, effective_status, fetch_file
+from assured_server.files.records import AVAILABLE, effective_status
 from assured_server.files.urls import ForeignUrl, file_id_of
 from assured_server.files.views import storage_url
-from assured_server.providers import records
 from assured_server.providers.npi import is_valid_npi
 from assured_server.providers.rules import (
     DOCUMENT_NAME_MAX,
@@ -36,6 +34,7 @@ from assured_server.providers.rules import (
 )
 from assured_server.providers.views import document_v1, profile_v1
 from assured_server.services import Services
+from assured_server.stores import Unit
 
 router = APIRouter(prefix="/api/v1/users", tags=["providers (v1)"])
 Caller = Annotated[Principal, Depends(principal)]
@@ -145,12 +144,12 @@ async def create_profile(request: Request, who: Caller) -> Response:
         body = parse_json(raw, ProfileCreate)
         values = body.model_dump()
         if finish is None:
-            row = await records.add_profile(svc.db, who.account_id, values, utcnow())
+            row = await svc.stores.providers.add_profile(who.account_id, values, utcnow())
             return 201, profile_v1(row)
-        async with svc.db.transaction() as tx:
-            row = await records.add_profile(tx, who.account_id, values, utcnow())
+        async with svc.stores.unit() as unit:
+            row = await svc.stores.providers.add_profile(who.account_id, values, utcnow(), unit)
             response = profile_v1(row)
-            await finish(tx, 201, response)
+            await finish(unit, 201, response)
         return 201, response
 
     return await idempotency.run_json(svc, request, who.account_id, create)
@@ -166,10 +165,9 @@ async def list_profiles(request: Request, who: Caller) -> dict[str, Any]:
     who.require(PROVIDERS_READ)
     svc = services(request)
     page = page_request(request)
-    async with svc.db.read() as session:
-        count, rows = await records.page_of_profiles(
-            session, who.account_id, offset=page.offset, limit=page.size
-        )
+    count, rows = await svc.stores.providers.page_of_profiles(
+        who.account_id, offset=page.offset, limit=page.size
+    )
     return paginated(request, page, count, [profile_v1(row) for row in rows])
 
 
@@ -181,8 +179,7 @@ async def list_profiles(request: Request, who: Caller) -> dict[str, Any]:
 async def get_profile(profile_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """The profile, or 404 (also for another account's id)."""
     who.require(PROVIDERS_READ)
-    async with services(request).db.read() as session:
-        row = await records.get_profile(session, who.account_id, profile_id)
+    row = await services(request).stores.providers.profile(who.account_id, profile_id)
     if row is None:
         raise not_found("No such provider profile.")
     return profile_v1(row)
@@ -199,10 +196,9 @@ async def update_profile(profile_id: str, request: Request, who: Caller) -> dict
     svc = services(request)
     body = parse_json(await read_raw(request), ProfileUpdate)
     changes = body.model_dump(include=body.model_fields_set)
-    async with svc.db.write() as session:
-        row = await records.update_profile(session, who.account_id, profile_id, changes, utcnow())
-        if row is None:
-            raise not_found("No such provider profile.")
+    row = await svc.stores.providers.update_profile(who.account_id, profile_id, changes, utcnow())
+    if row is None:
+        raise not_found("No such provider profile.")
     return profile_v1(row)
 
 
@@ -215,8 +211,7 @@ async def update_profile(profile_id: str, request: Request, who: Caller) -> dict
 async def delete_profile(profile_id: str, request: Request, who: Caller) -> Response:
     """204; the profile's document associations are deleted with it, their files stay."""
     who.require(PROVIDERS_WRITE)
-    async with services(request).db.write() as session:
-        deleted = await records.delete_profile(session, who.account_id, profile_id)
+    deleted = await services(request).stores.providers.delete_profile(who.account_id, profile_id)
     if not deleted:
         raise not_found("No such provider profile.")
     return Response(status_code=204)
@@ -244,26 +239,26 @@ async def create_document(request: Request, who: Caller) -> Response:
         profile, file = await _references(svc, who, body.provider, file_id)
         now = utcnow()
 
-        async def add(writer: Writer) -> dict[str, Any]:
-            document = await records.add_document(
-                writer,
+        async def add(unit: Unit | None) -> dict[str, Any]:
+            document = await svc.stores.providers.add_document(
                 profile,
                 file,
                 document_name=body.document_name,
                 document_type=body.document_type,
                 document_url=storage_url(svc.settings.bucket, file.id),
                 now=now,
+                unit=unit,
             )
             return document_v1(document)
 
         try:
             if finish is None:
-                response = await add(svc.db)
+                response = await add(None)
             else:
-                async with svc.db.transaction() as tx:
-                    response = await add(tx)
-                    await finish(tx, 201, response)
-        except IntegrityError:
+                async with svc.stores.unit() as unit:
+                    response = await add(unit)
+                    await finish(unit, 201, response)
+        except ConstraintViolation:
             # The provider or the file was deleted concurrently: check again to answer what
             # the client would see now.
             await _references(svc, who, body.provider, file_id)
@@ -284,10 +279,9 @@ async def list_documents(request: Request, who: Caller) -> dict[str, Any]:
     svc = services(request)
     provider_id = uuid_param(request.query_params, "provider")
     page = page_request(request)
-    async with svc.db.read() as session:
-        count, documents = await records.page_of_documents(
-            session, who.account_id, provider_id=provider_id, offset=page.offset, limit=page.size
-        )
+    count, documents = await svc.stores.providers.page_of_documents(
+        who.account_id, provider_id=provider_id, offset=page.offset, limit=page.size
+    )
     return paginated(request, page, count, [document_v1(d) for d in documents])
 
 
@@ -299,8 +293,7 @@ async def list_documents(request: Request, who: Caller) -> dict[str, Any]:
 async def get_document(document_id: str, request: Request, who: Caller) -> dict[str, Any]:
     """The document, or 404 (also for another account's id)."""
     who.require(PROVIDERS_READ)
-    async with services(request).db.read() as session:
-        document = await records.get_document(session, who.account_id, document_id)
+    document = await services(request).stores.providers.document(who.account_id, document_id)
     if document is None:
         raise not_found("No such provider document.")
     return document_v1(document)
@@ -315,8 +308,7 @@ async def get_document(document_id: str, request: Request, who: Caller) -> dict[
 async def delete_document(document_id: str, request: Request, who: Caller) -> Response:
     """204; only the association goes, the file stays."""
     who.require(PROVIDERS_WRITE)
-    async with services(request).db.write() as session:
-        deleted = await records.delete_document(session, who.account_id, document_id)
+    deleted = await services(request).stores.providers.delete_document(who.account_id, document_id)
     if not deleted:
         raise not_found("No such provider document.")
     return Response(status_code=204)
@@ -340,10 +332,10 @@ async def _references(
     svc: Services, who: Principal, provider_id: str, file_id: str
 ) -> tuple[ProviderProfile, StoredFile]:
     """The provider (else 404) and the available file (else 400) that a new document links."""
-    profile = await records.fetch_profile(svc.db, who.account_id, provider_id)
+    profile = await svc.stores.providers.profile(who.account_id, provider_id)
     if profile is None:
         raise not_found("No such provider profile.")
-    file = await fetch_file(svc.db, who.account_id, file_id)
+    file = await svc.stores.files.owned(who.account_id, file_id)
     if file is None:
         raise _bad_document_url("document_url names no file of this account.")
     status = effective_status(file, utcnow())

@@ -20,13 +20,13 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
 
 from assured_server.clock import is_uuid
+from assured_server.db.compiled import FetchOne, PointReader, PreparedStatements, Transaction
 from assured_server.db.errors import DatabaseUnavailable
-from assured_server.db.file_lock import FileLock
-from assured_server.db.group_commit import GroupCommitter
-from assured_server.db.pg_direct import PgDirect
-from assured_server.db.point_read import FetchOne, PointReader, SqliteReads
-from assured_server.db.sqlite_loop import BUSY_TIMEOUT_MS, loop_connector
-from assured_server.db.statements import PreparedStatements, Transaction
+from assured_server.db.postgres.direct import PgDirect
+from assured_server.db.sqlite.file_lock import FileLock
+from assured_server.db.sqlite.group_commit import GroupCommitter
+from assured_server.db.sqlite.loop import BUSY_TIMEOUT_MS, loop_connector
+from assured_server.db.sqlite.reads import SqliteReads
 
 # How long opening a PostgreSQL connection may take before the database counts as unreachable.
 PG_CONNECT_TIMEOUT = 5.0
@@ -49,7 +49,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         sqlite_file = sqlite_file_of(url) if self.is_sqlite else None
         if sqlite_file is not None:
-            # SQLite runs on the event loop, waiting in threads only (see sqlite_loop).
+            # SQLite runs on the event loop, waiting in threads only (see db/sqlite/loop.py).
             kwargs["async_creator"] = loop_connector(sqlite_file)
         elif self.is_sqlite:
             # In-memory or URI databases keep aiosqlite's own connections.
@@ -63,9 +63,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms=0 if sqlite_file else BUSY_TIMEOUT_MS)
-        # Set for a SQLite file: its connections run on the loop (sqlite_loop).
+        # Set for a SQLite file: its connections run on the loop (db/sqlite/loop.py).
         self._sqlite_file = sqlite_file
-        # The hottest statements skip SQLAlchemy's execution (see point_read, pg_direct).
+        # The hottest statements skip SQLAlchemy's execution (see compiled.py, postgres/direct.py).
         self._sqlite_reads = SqliteReads(sqlite_file) if sqlite_file is not None else None
         self._pg: PgDirect | None = None
         self._fetch_one: FetchOne | None = None
@@ -154,8 +154,8 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction, committed when the block ends without an error.
 
-        On SQLite the block is a unit of a group commit (see ``group_commit``): it still ends
-        only once its changes are durable, or raises.
+        On SQLite the block is a unit of a group commit (see ``sqlite/group_commit.py``): it
+        still ends only once its changes are durable, or raises.
         """
         if self._group_commit is not None:
             async with self._group_commit.unit() as session:
@@ -253,7 +253,7 @@ def sqlite_file_of(url: str) -> str | None:
 
 def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     sync_engine = engine.sync_engine
-    # Every write is a SAVEPOINT of a group commit (group_commit.py), and every group a
+    # Every write is a SAVEPOINT of a group commit (sqlite/group_commit.py), and every group a
     # BEGIN IMMEDIATE. Through ``exec_driver_sql`` each such statement costs ~80 µs (execution
     # context, events, result) and SQLAlchemy compiles a savepoint statement afresh each time
     # (its name changes); they are run on the driver's cursor instead (``_bare``).

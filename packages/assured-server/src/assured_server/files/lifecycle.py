@@ -7,19 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from assured_server.clock import new_id, utcnow
-from assured_server.db.engine import Database
 from assured_server.db.models import StoredFile
-from assured_server.db.statements import Writer
 from assured_server.errors import ErrorCode
 from assured_server.files.ingest import Ingested
 from assured_server.files.records import (
     AVAILABLE,
     PENDING,
     REJECTED,
-    get_file,
     landing_key,
     storage_key,
-    transition,
 )
 from assured_server.files.verify_stored import verify_stored
 from assured_server.storage.base import (
@@ -29,6 +25,8 @@ from assured_server.storage.base import (
     PreconditionFailed,
     StorageBackend,
 )
+from assured_server.stores import Unit
+from assured_server.stores.files import Files
 
 log = logging.getLogger(__name__)
 # A landing object replaced this many times while being settled is left to the next sweep.
@@ -72,21 +70,22 @@ def new_row(spec: NewFile, *, now: datetime, upload_window: int | None) -> Store
 
 
 async def mark_available(
-    writer: Writer,
+    files: Files,
     file_id: str,
     ingested: Ingested,
     *,
     uploaded_at: datetime | None = None,
+    unit: Unit | None = None,
     **columns: object,
 ) -> bool:
     """``pending`` → ``available`` with size and digest; ``False`` if the row moved on first.
 
     ``columns``: more values to set in the same change (v1 settles the expiry here).
-    ``writer``: the database, or a transaction writing more with it.
+    ``unit``: a transaction writing more with it (else a write of its own).
     """
-    return await transition(
-        writer,
+    return await files.transition(
         file_id,
+        unit=unit,
         from_status=PENDING,
         status=AVAILABLE,
         size=ingested.size,
@@ -96,13 +95,12 @@ async def mark_available(
     )
 
 
-async def mark_rejected(db: Database, file_id: str, reason: ErrorCode) -> bool:
+async def mark_rejected(files: Files, file_id: str, reason: ErrorCode) -> bool:
     """``pending`` → ``rejected`` with the reason; its bytes are already gone.
 
     Final, so whoever held the row (an upload, a sweeper) holds it no longer.
     """
-    return await transition(
-        db,
+    return await files.transition(
         file_id,
         from_status=PENDING,
         status=REJECTED,
@@ -113,7 +111,7 @@ async def mark_rejected(db: Database, file_id: str, reason: ErrorCode) -> bool:
 
 
 async def settle_pending(
-    db: Database, storage: StorageBackend, row: StoredFile, *, max_bytes: int
+    files: Files, storage: StorageBackend, row: StoredFile, *, max_bytes: int
 ) -> bool:
     """Finish a pending file whose bytes reached storage without being recorded.
 
@@ -128,7 +126,7 @@ async def settle_pending(
     for _ in range(SETTLE_ATTEMPTS):
         placed = await _head(storage, final)
         if placed is not None:
-            return await _settle_in_place(db, storage, row, placed, max_bytes)
+            return await _settle_in_place(files, storage, row, placed, max_bytes)
         landed = await _head(storage, landing)
         if landed is None:
             return False
@@ -141,7 +139,7 @@ async def settle_pending(
             return False
         if isinstance(verdict, ErrorCode):
             await storage.delete(landing)
-            await mark_rejected(db, row.id, verdict)
+            await mark_rejected(files, row.id, verdict)
             return True
         try:
             await storage.copy(landing, final, if_match_etag=landed.etag)
@@ -149,7 +147,7 @@ async def settle_pending(
             # Replaced after verification, or another settler moved its verified version first
             # (then the next round settles that one): these bytes do not become the file.
             continue
-        await _record(db, storage, row, Ingested(final, verdict.size, verdict.sha256))
+        await _record(files, storage, row, Ingested(final, verdict.size, verdict.sha256))
         await storage.delete(landing)
         return True
     log.warning("the upload of file %s kept changing while it was verified", row.id)
@@ -164,7 +162,7 @@ async def _head(storage: StorageBackend, key: str) -> ObjectInfo | None:
 
 
 async def _settle_in_place(
-    db: Database, storage: StorageBackend, row: StoredFile, placed: ObjectInfo, max_bytes: int
+    files: Files, storage: StorageBackend, row: StoredFile, placed: ObjectInfo, max_bytes: int
 ) -> bool:
     """The bytes are at ``files/<id>`` already: verify them there."""
     try:
@@ -176,36 +174,31 @@ async def _settle_in_place(
         await storage.delete(placed.key)
         if verdict is None:
             return False
-        await mark_rejected(db, row.id, verdict)
+        await mark_rejected(files, row.id, verdict)
     else:
-        await _record(db, storage, row, verdict)
+        await _record(files, storage, row, verdict)
     # Whatever still sits at the landing key arrived later: a stray that never becomes the file.
     await storage.delete(landing_key(row.id))
     return True
 
 
-async def _record(db: Database, storage: StorageBackend, row: StoredFile, done: Ingested) -> None:
+async def _record(files: Files, storage: StorageBackend, row: StoredFile, done: Ingested) -> None:
     """Mark the file available; if it moved on meanwhile, drop bytes that are not its own."""
-    if await mark_available(db, row.id, done):
+    if await mark_available(files, row.id, done):
         return
-    async with db.read() as session:
-        current = await session.get(StoredFile, row.id)
+    current = await files.by_id(row.id)
     if current is None or current.status != AVAILABLE:
         # Deleted (or expired) while we copied: nothing may keep these bytes alive.
         await storage.delete(done.key)
 
 
-async def delete_file(db: Database, storage: StorageBackend, account_id: str, file_id: str) -> bool:
+async def delete_file(files: Files, storage: StorageBackend, account_id: str, file_id: str) -> bool:
     """Delete the bytes, then the row: after a crash in between, the delete can be redone."""
-    async with db.read() as session:
-        row = await get_file(session, account_id, file_id)
+    row = await files.owned(account_id, file_id)
     if row is None:
         return False
     await storage.delete(storage_key(row.id))
     # A direct upload may still sit at its landing key (on S3, until verified).
     await storage.delete(landing_key(row.id))
-    async with db.write() as session:
-        current = await get_file(session, account_id, file_id)
-        if current is not None:
-            await session.delete(current)
+    await files.delete(account_id, file_id)
     return True

@@ -20,13 +20,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from assured_server.clock import is_uuid
 from assured_server.db.engine import Database
-from assured_server.db.models import StoredFile
 from assured_server.files.records import FILES_PREFIX, LANDING_PREFIX
 from assured_server.storage.base import ObjectInfo, StorageBackend, StorageError
+from assured_server.stores.files import Files
 
 log = logging.getLogger(__name__)
 PREFIXES = (FILES_PREFIX, LANDING_PREFIX)
@@ -40,7 +38,7 @@ class OrphanSweep:
     def __init__(
         self, db: Database, storage: StorageBackend, *, min_age: timedelta, batch: int = BATCH
     ) -> None:
-        self.db = db
+        self.files = Files(db)
         self.storage = storage
         self.min_age = min_age
         self.batch = batch
@@ -75,13 +73,7 @@ class OrphanSweep:
 
     async def _live(self, file_ids: list[str]) -> set[str]:
         """Those of ``file_ids`` whose row may still own bytes (not gone, not purged)."""
-        async with self.db.read() as session:
-            found = await session.scalars(
-                select(StoredFile.id).where(
-                    StoredFile.id.in_(file_ids), StoredFile.purged_at.is_(None)
-                )
-            )
-            return set(found)
+        return await self.files.live_ids(file_ids)
 
     async def _delete(self, orphans: list[ObjectInfo]) -> int:
         deleted = failed = 0

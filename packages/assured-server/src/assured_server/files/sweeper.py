@@ -1,7 +1,7 @@
 """The background sweep: expire files, purge their bytes, settle or drop stale uploads, and
 delete stored objects that no file accounts for (:mod:`assured_server.files.orphans`).
 
-Every file a sweep works on is claimed first (:mod:`assured_server.files.claims`), so two
+Every file a sweep works on is claimed first (:mod:`assured_server.stores.files`), so two
 sweepers (two replicas) never process one file at the same time; and every change is a
 conditional update from the state the sweep read, so a row changes once whatever happens.
 """
@@ -12,23 +12,16 @@ import logging
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import delete, update
 
-from assured_server.auth.accounts import purge_revocations
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
-from assured_server.db.models import IDEMPOTENCY_RETENTION, IdempotencyRecord, StoredFile
-from assured_server.files import claims, lifecycle, orphans
-from assured_server.files.records import (
-    AVAILABLE,
-    EXPIRED,
-    LANDING_PREFIX,
-    PENDING,
-    REJECTED,
-    storage_key,
-)
+from assured_server.files import lifecycle, orphans
+from assured_server.files.records import LANDING_PREFIX, PENDING, storage_key
 from assured_server.metrics import SWEPT
 from assured_server.storage.base import StorageBackend, StorageError
+from assured_server.stores.accounts import Accounts
+from assured_server.stores.files import Files
+from assured_server.stores.idempotency import IdempotencyKeys
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -54,6 +47,9 @@ class Sweeper:
         orphan_batch: int = orphans.BATCH,
     ) -> None:
         self.db = db
+        self.accounts = Accounts(db)
+        self.files = Files(db)
+        self.idempotency = IdempotencyKeys(db)
         self.storage = storage
         self.interval = interval
         self.max_upload_bytes = max_upload_bytes
@@ -86,13 +82,8 @@ class Sweeper:
             # Stray landings and objects found by the reconciliation: objects of no live file.
             "orphans": strays + await self.orphans.run(now),
         }
-        async with self.db.write() as session:
-            await purge_revocations(session)
-            await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.created_at < now - IDEMPOTENCY_RETENTION
-                )
-            )
+        await self.accounts.purge_revocations(utcnow())
+        await self.idempotency.purge(now)
         if hasattr(self.storage, "sweep_temps"):
             await self.storage.sweep_temps()
         for action, count in counts.items():
@@ -101,73 +92,40 @@ class Sweeper:
         return counts
 
     async def _expire(self, now: datetime) -> int:
-        async with self.db.write() as session:
-            result = await session.execute(
-                update(StoredFile)
-                .where(
-                    StoredFile.status.in_((AVAILABLE, PENDING)),
-                    StoredFile.expires_at.is_not(None),
-                    StoredFile.expires_at <= now,
-                )
-                .values(status=EXPIRED)
-            )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return await self.files.expire(now)
 
     async def _purge(self, now: datetime) -> int:
         """Delete the bytes of expired and rejected files, once each."""
-        rows = await claims.claim_where(
-            self.db,
-            StoredFile.status.in_((EXPIRED, REJECTED)),
-            StoredFile.purged_at.is_(None),
-            now=now,
-            limit=BATCH,
-        )
+        rows = await self.files.claim_unpurged(now, BATCH)
         purged = 0
         for row in rows:
             try:
                 await self.storage.delete(storage_key(row.id))
             except StorageError:
                 log.warning("could not delete the bytes of file %s; next sweep retries", row.id)
-                await claims.release(self.db, row.id)
+                await self.files.release_claim(row.id)
                 continue
-            async with self.db.write() as session:
-                result = await session.execute(
-                    update(StoredFile)
-                    .where(StoredFile.id == row.id, StoredFile.purged_at.is_(None))
-                    .values(purged_at=utcnow(), sweep_claimed_until=None)
-                )
-            purged += int(result.rowcount)  # type: ignore[attr-defined]
+            purged += await self.files.mark_purged(row.id, utcnow())
         return purged
 
     async def _stale_uploads(self, now: datetime) -> int:
         """Pending files past their upload window: settle them if bytes arrived, else drop."""
-        rows = await claims.claim_where(
-            self.db,
-            StoredFile.status == PENDING,
-            StoredFile.upload_expires_at.is_not(None),
-            StoredFile.upload_expires_at <= now - UPLOAD_GRACE,
-            now=now,
-            limit=BATCH,
-        )
+        rows = await self.files.claim_stale_uploads(now - UPLOAD_GRACE, now, BATCH)
         changed = 0
         for row in rows:
             try:
                 settled = await lifecycle.settle_pending(
-                    self.db, self.storage, row, max_bytes=self.max_upload_bytes
+                    self.files, self.storage, row, max_bytes=self.max_upload_bytes
                 )
             except StorageError:
                 log.warning("could not check the upload of file %s; next sweep retries", row.id)
-                await claims.release(self.db, row.id)
+                await self.files.release_claim(row.id)
                 continue
             if settled:
                 changed += 1
-                await claims.release(self.db, row.id)
+                await self.files.release_claim(row.id)
                 continue
-            async with self.db.write() as session:
-                result = await session.execute(
-                    delete(StoredFile).where(StoredFile.id == row.id, StoredFile.status == PENDING)
-                )
-            changed += int(result.rowcount)  # type: ignore[attr-defined]
+            changed += await self.files.drop_pending(row.id)
         return changed
 
     async def _landed_uploads(self, now: datetime) -> tuple[int, int]:
@@ -189,29 +147,22 @@ class Sweeper:
             file_id = info.key.removeprefix(LANDING_PREFIX)
             if not is_uuid(file_id):
                 continue  # not a key this server hands out: not ours to judge
-            async with self.db.read() as session:
-                row = await session.get(StoredFile, file_id)
+            row = await self.files.by_id(file_id)
             try:
                 if row is None or row.status != PENDING:
                     await self.storage.delete(info.key)
                     strays += 1
                     continue
-                claimed = await claims.claim_where(
-                    self.db,
-                    StoredFile.id == file_id,
-                    StoredFile.status == PENDING,
-                    now=now,
-                    limit=1,
-                )
-                if not claimed:
+                claimed = await self.files.claim_pending(file_id, now)
+                if claimed is None:
                     continue  # another sweeper has it
                 try:
                     if await lifecycle.settle_pending(
-                        self.db, self.storage, claimed[0], max_bytes=self.max_upload_bytes
+                        self.files, self.storage, claimed, max_bytes=self.max_upload_bytes
                     ):
                         settled += 1
                 finally:
-                    await claims.release(self.db, file_id)
+                    await self.files.release_claim(file_id)
             except StorageError:
                 log.warning("could not settle the upload of file %s; next sweep retries", file_id)
         if strays:

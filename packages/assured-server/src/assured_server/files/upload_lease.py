@@ -1,6 +1,6 @@
 """An upload's hold on its file's row while the bytes arrive.
 
-The hold is the row's lease of :mod:`assured_server.files.claims` (``sweep_claimed_until``),
+The hold is the row's claim of :mod:`assured_server.stores.files` (``sweep_claimed_until``),
 the one every sweeper takes before it touches a file: while an upload holds it, no sweeper (of
 any worker or replica) drops, settles or purges the row under the upload, and no second upload
 of the same file can start. It lives in the database, so it holds across processes and
@@ -16,23 +16,16 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import cast
 
 import anyio
-from sqlalchemy import Table, bindparam, or_, update
-from sqlalchemy.sql import Executable
 
 from assured_server.clock import utcnow
-from assured_server.db.engine import Database
 from assured_server.db.models import StoredFile
-from assured_server.files.claims import LEASE
-from assured_server.files.records import PENDING
+from assured_server.stores.files import LEASE, Files
 
 # Seconds of streaming between renewals: a fifth of the lease, so a client may pause for four
 # minutes between bytes, and the commit after a renewal has as long before any sweeper may act.
 RENEW_EVERY = LEASE.total_seconds() / 5
-_FILES = cast(Table, StoredFile.__table__)
-_UNTIL = _FILES.c.sweep_claimed_until
 RELEASED: Mapping[str, None] = MappingProxyType({"sweep_claimed_until": None})
 """The column value that gives the lease back, within the change that settles the file."""
 
@@ -45,9 +38,9 @@ class UploadLease:
     """One upload's lease on its file's row (see the module docstring)."""
 
     def __init__(
-        self, db: Database, file_id: str, until: datetime, *, renew_every: float = RENEW_EVERY
+        self, files: Files, file_id: str, until: datetime, *, renew_every: float = RENEW_EVERY
     ) -> None:
-        self._db = db
+        self._files = files
         self.file_id = file_id
         self.until = until
         self._renew_every = renew_every
@@ -55,31 +48,18 @@ class UploadLease:
         self.held = True
 
     @classmethod
-    def of_new_row(cls, db: Database, row: StoredFile, now: datetime) -> UploadLease:
+    def of_new_row(cls, files: Files, row: StoredFile, now: datetime) -> UploadLease:
         """Hold ``row`` from its insert (the lease is a column of the row: no extra write)."""
         row.sweep_claimed_until = now + LEASE
-        return cls(db, row.id, row.sweep_claimed_until)
+        return cls(files, row.id, row.sweep_claimed_until)
 
     @classmethod
-    async def claim(cls, db: Database, file_id: str, now: datetime) -> UploadLease | None:
+    async def claim(cls, files: Files, file_id: str, now: datetime) -> UploadLease | None:
         """Take the lease of a ``pending`` file nobody holds; ``None`` if it is not to be had."""
-
-        def build() -> Executable:
-            return (
-                update(_FILES)
-                .where(
-                    _FILES.c.id == bindparam("w_id"),
-                    _FILES.c.status == bindparam("w_status"),
-                    or_(_UNTIL.is_(None), _UNTIL < bindparam("w_now")),
-                )
-                .values(sweep_claimed_until=bindparam("v_until"))
-            )
-
         until = now + LEASE
-        values = {"w_id": file_id, "w_status": PENDING, "w_now": now, "v_until": until}
-        if not await db.run("files.lease_claim", build, values):
+        if not await files.take_lease(file_id, now, until):
             return None
-        return cls(db, file_id, until)
+        return cls(files, file_id, until)
 
     async def keep(self) -> None:
         """Renew the lease when it is due (cheap otherwise: called for every chunk)."""
@@ -88,28 +68,10 @@ class UploadLease:
 
     async def renew(self) -> None:
         """Extend the lease if it is still this upload's and the file still ``pending``."""
-
-        def build() -> Executable:
-            return (
-                update(_FILES)
-                .where(
-                    _FILES.c.id == bindparam("w_id"),
-                    _FILES.c.status == bindparam("w_status"),
-                    _UNTIL == bindparam("w_until"),
-                )
-                .values(sweep_claimed_until=bindparam("v_until"))
-            )
-
         until = utcnow() + LEASE
         if until <= self.until:  # a clock that stepped back: the new value must differ
             until = self.until + timedelta(microseconds=1)
-        values = {
-            "w_id": self.file_id,
-            "w_status": PENDING,
-            "w_until": self.until,
-            "v_until": until,
-        }
-        if not await self._db.run("files.lease_renew", build, values):
+        if not await self._files.renew_lease(self.file_id, self.until, until):
             self.held = False
             raise UploadLost(self.file_id)
         self.until = until
@@ -124,32 +86,5 @@ class UploadLease:
         if not self.held:
             return
         self.held = False
-
-        def build() -> Executable:
-            return (
-                update(_FILES)
-                .where(_FILES.c.id == bindparam("w_id"), _UNTIL == bindparam("w_until"))
-                .values(sweep_claimed_until=bindparam("v_until"))
-            )
-
-        values = {"w_id": self.file_id, "w_until": self.until, "v_until": None}
         with anyio.CancelScope(shield=True):
-            await self._db.run("files.lease_release", build, values)
-
-
-async def release_all(db: Database) -> int:
-    """Give back every lease on a file; how many there were.
-
-    For a server starting with its files on its own disk: no process of an earlier run is still
-    uploading or sweeping there, and a form whose upload was cut by a crash then works again at
-    once instead of after the lease.
-    """
-
-    def build() -> Executable:
-        return (
-            update(_FILES)
-            .where(_UNTIL.is_not(None))
-            .values(sweep_claimed_until=bindparam("v_until"))
-        )
-
-    return await db.run("files.lease_release_all", build, {"v_until": None})
+            await self._files.release_lease(self.file_id, self.until)

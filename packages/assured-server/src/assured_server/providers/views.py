@@ -6,7 +6,7 @@ from typing import Any
 
 from assured_server.clock import rfc3339
 from assured_server.db.models import ProviderProfile
-from assured_server.providers.records import Document
+from assured_server.stores.providers import Document
 
 
 def profile_v1(row: ProviderProfile) -> dict[str, Any]:

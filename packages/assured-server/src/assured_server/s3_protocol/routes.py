@@ -127,8 +127,7 @@ async def post_object(bucket: str, request: Request) -> Response:
         raise _sig_error(exc) from exc
     key = policy.fields["key"]
     file_id = _file_for_key(key)
-    async with svc.db.read() as session:
-        row = await session.get(StoredFile, file_id)
+    row = await svc.stores.files.by_id(file_id)
     if row is None or effective_status(row, now) != PENDING:
         raise access_denied("This upload is no longer open.")
     if row.upload_expires_at is not None and row.upload_expires_at <= now:
@@ -143,7 +142,7 @@ async def post_object(bucket: str, request: Request) -> Response:
             raise access_denied("The Content-Type does not match the declared file type.")
     # One upload per file at a time, across workers and replicas: the file's lease is claimed
     # before a byte of the file part is read, and a second POST of the form is refused.
-    lease = await UploadLease.claim(svc.db, file_id, now)
+    lease = await UploadLease.claim(svc.stores.files, file_id, now)
     if lease is None:
         raise access_denied("Another upload of this file is in progress, or it has ended.")
     try:
@@ -179,7 +178,7 @@ async def _receive(
             before_commit=lease.keep,
         )
     except TooLarge as exc:
-        await lifecycle.mark_rejected(svc.db, file_id, ErrorCode.FILE_TOO_LARGE)
+        await lifecycle.mark_rejected(svc.stores.files, file_id, ErrorCode.FILE_TOO_LARGE)
         raise S3Error(
             "EntityTooLarge",
             "Your proposed upload exceeds the maximum allowed size",
@@ -194,13 +193,13 @@ async def _receive(
             MinSizeAllowed=str(exc.minimum),
         ) from exc
     except ContentMismatch as exc:
-        await lifecycle.mark_rejected(svc.db, file_id, ErrorCode.CONTENT_MISMATCH)
+        await lifecycle.mark_rejected(svc.stores.files, file_id, ErrorCode.CONTENT_MISMATCH)
         raise S3Error("InvalidContent", str(exc), 400) from exc
     except (ObjectExists, UploadLost) as exc:
         raise access_denied("This upload is no longer open.") from exc
     except MultipartError as exc:
         raise S3Error("IncompleteBody", "The request body ended before the file did.", 400) from exc
-    if not await lifecycle.mark_available(svc.db, file_id, ingested, **RELEASED):
+    if not await lifecycle.mark_available(svc.stores.files, file_id, ingested, **RELEASED):
         # Deleted or expired while we streamed: these bytes are not the file.
         await svc.storage.delete(ingested.key)
         raise access_denied("This upload is no longer open.")
@@ -251,8 +250,7 @@ async def get_object(bucket: str, key: str, request: Request) -> Response:
     prefix, _, file_id = key.partition("/")
     if prefix != "files" or not is_uuid(file_id):
         raise no_such_key
-    async with svc.db.read() as session:
-        row = await session.get(StoredFile, file_id)
+    row = await svc.stores.files.by_id(file_id)
     if row is None or effective_status(row, utcnow()) != AVAILABLE or row.size is None:
         raise no_such_key
     etag = f'"{(row.sha256 or "")[:32]}"'

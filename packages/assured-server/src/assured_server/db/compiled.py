@@ -1,12 +1,20 @@
-"""Core statements compiled once and run on the driver, for the hottest writes.
+"""Statements compiled once by SQLAlchemy and run on the driver: the engines' fast paths.
 
-A Core ``UPDATE`` through an ORM session costs 300–700 µs of SQLAlchemy machinery (statement
-construction, cache key, ORM execution hooks, result) for a change SQLite makes in a few
-microseconds; every upload and every keyed create runs two or three of them. A statement here
-is built once per *shape* (the caller names it), compiled by SQLAlchemy for the dialect, and
-its values are converted by the bound columns' own bind processors, so what is written is what
-the session would have written. A :class:`Transaction` groups several of them; a
-:class:`Writer` is either that or the database itself (each statement a write of its own).
+Through an ORM session a primary-key read costs about 340 µs of SQLAlchemy machinery, an
+insert about 300 µs and a Core ``UPDATE`` 300–700 µs, for work SQLite does in a few
+microseconds (half the CPU of a ``download-url``, a third of a create-upload). Each statement
+here is compiled once for the dialect and its values converted by the columns' own bind and
+result processors, so what is written or read is exactly what the session would have written
+or loaded:
+
+- :class:`StatementCache` / :class:`Compiled`: DML statements by *shape* (the caller names
+  each), run by :class:`Transaction` or by the database itself (a :class:`Writer`);
+- :class:`RowInsert`: one whole row of a mapped class (the models declare no defaults);
+- :class:`PointReader`: ``SELECT … WHERE <primary key> = ?`` of one table, through the
+  engine's own connection (:class:`~assured_server.db.sqlite.reads.SqliteReads`,
+  :class:`~assured_server.db.postgres.direct.PgDirect`).
+
+Only the stores use these, through :class:`~assured_server.db.engine.Database`.
 """
 
 from __future__ import annotations
@@ -15,12 +23,11 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import Table, bindparam, insert, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
-
-from assured_server.db.row_insert import RowInsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +125,62 @@ class PreparedStatements:
     def get(self, shape: Hashable, build: Callable[[], Executable]) -> Compiled:
         """The compiled statement named ``shape``."""
         return self._cache.get(shape, build)
+
+
+class RowInsert:
+    """``INSERT INTO <table> (<every column>) VALUES (…)`` for objects of ``model``."""
+
+    def __init__(self, model: type[DeclarativeBase], dialect: Dialect) -> None:
+        mapper = inspect(model)
+        table = mapper.local_table
+        compiled = insert(model).compile(dialect=dialect)
+        self.sql = str(compiled)
+        # Positional parameters in the order the compiled statement names them.
+        columns = {column.key: column for column in table.columns}
+        order = compiled.positiontup or []
+        self._attributes = [mapper.get_property_by_column(columns[name]).key for name in order]
+        self._processors: list[Callable[[Any], Any] | None] = [
+            columns[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+        ]
+
+    def parameters(self, row: object) -> tuple[Any, ...]:
+        """The statement's parameters for ``row``."""
+        return tuple(
+            value if process is None else process(value)
+            for process, value in zip(
+                self._processors,
+                (getattr(row, attribute) for attribute in self._attributes),
+                strict=True,
+            )
+        )
+
+
+FetchOne = Callable[[str, Sequence[Any]], Awaitable[Sequence[Any] | None]]
+"""``fetch_one(sql, parameters)`` → the first row of the result, or None."""
+
+
+class PointReader:
+    """``await reader.get(key)`` → the row of ``table`` as ``{attribute: value}``, or None."""
+
+    def __init__(self, table: Table, dialect: Dialect, fetch_one: FetchOne) -> None:
+        columns = list(table.columns)
+        (primary_key,) = table.primary_key.columns
+        # Compiled once by SQLAlchemy itself: the columns in table order, one parameter.
+        self._sql = str(
+            select(*columns).where(primary_key == bindparam("key")).compile(dialect=dialect)
+        )
+        self._keys = [c.key for c in columns]
+        self._processors: list[Callable[[Any], Any] | None] = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+        ]
+        self._fetch_one = fetch_one
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The row whose primary key is ``key``."""
+        row = await self._fetch_one(self._sql, (key,))
+        if row is None:
+            return None
+        return {
+            name: value if process is None else process(value)
+            for name, process, value in zip(self._keys, self._processors, row, strict=True)
+        }

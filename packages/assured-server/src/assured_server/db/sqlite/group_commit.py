@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from assured_server.db.errors import DatabaseUnavailable
-from assured_server.db.file_lock import WAIT_SECONDS, FileLock
+from assured_server.db.sqlite.file_lock import WAIT_SECONDS, FileLock
 
 
 class _Group:

@@ -3,7 +3,7 @@
 Through SQLAlchemy's session a primary-key read or a one-row insert costs ~1 ms of CPU per
 request here (session, pool checkout and reset, the asyncpg adaption layer, result objects);
 asyncpg alone runs the same prepared statement in a tenth of that. The statements are compiled
-by SQLAlchemy (``point_read``, ``row_insert``, ``statements``); this module only owns a small
+by SQLAlchemy (:mod:`assured_server.db.compiled`); this module only owns a small
 asyncpg pool of its own and turns asyncpg's errors into the ones the rest of the server
 handles: SQLAlchemy's ``IntegrityError`` and ``DBAPIError``, or ``DatabaseUnavailable`` (503).
 Each statement runs in a transaction of its own (asyncpg autocommits).

@@ -1,0 +1,1 @@
+"""PostgreSQL: the asyncpg pool for the hottest statements."""
