@@ -45,7 +45,7 @@ async def test_a_point_read_equals_the_orm_load(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
     try:
         await migrate(db)
-        assert db.point_reader(StoredFile.__table__) is not None  # type: ignore[arg-type]
+        assert db._point_reader(StoredFile.__table__) is not None  # type: ignore[arg-type]  # noqa: SLF001
         row = await _file(db)
         fetched = await Files(db).owned(row.account_id, row.id)
         async with db.read() as session:

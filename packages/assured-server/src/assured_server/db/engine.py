@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
 
-from assured_server.clock import is_uuid
 from assured_server.db.compiled import FetchOne, PointReader, PreparedStatements, Transaction
 from assured_server.db.errors import DatabaseUnavailable
 from assured_server.db.postgres.direct import PgDirect
@@ -123,24 +122,14 @@ class Database:
         For a request that only reads the row: on SQLite through a point reader (no ORM
         session: half of the CPU of a ``download-url`` went to the ORM's load).
         """
-        reader = self.point_reader(cast(Table, model.__table__))
+        reader = self._point_reader(cast(Table, model.__table__))
         if reader is None:
             async with self.read() as session:
                 return await session.get(model, key)
         values = await reader.get(key)
         return None if values is None else model(**values)
 
-    async def fetch_owned(self, model: type[M], account_id: str, key: str) -> M | None:
-        """:meth:`fetch` of a row of ``account_id``: ``None`` for another account's row and
-        for a key that is not a UUID (every id is one), as for an unknown key."""
-        if not is_uuid(key):
-            return None
-        row = await self.fetch(model, key)
-        if row is None or getattr(row, "account_id", None) != account_id:
-            return None
-        return row
-
-    def point_reader(self, table: Table) -> PointReader | None:
+    def _point_reader(self, table: Table) -> PointReader | None:
         """Primary-key reads of ``table`` without the ORM, or ``None`` (in-memory SQLite)."""
         if self._fetch_one is None:
             return None

@@ -25,7 +25,7 @@ from assured_server.clock import is_uuid
 from assured_server.db.engine import Database
 from assured_server.db.models import StoredFile
 from assured_server.files.records import AVAILABLE, EXPIRED, PENDING, REJECTED
-from assured_server.stores.unit import Unit, writer_of
+from assured_server.stores.unit import Unit, owned_row, writer_of
 
 LEASE = timedelta(minutes=5)
 """How long a claim (of a sweeper or an upload) holds a row unless renewed."""
@@ -48,7 +48,7 @@ class Files:
 
     async def owned(self, account_id: str, file_id: str) -> StoredFile | None:
         """The file with that id in that account, or ``None`` (also for a malformed id)."""
-        return await self._db.fetch_owned(StoredFile, account_id, file_id)
+        return await owned_row(self._db, StoredFile, account_id, file_id)
 
     async def by_id(self, file_id: str) -> StoredFile | None:
         """The file with that id, whatever its account, or ``None`` (also for a malformed id)."""

@@ -11,7 +11,7 @@ from sqlalchemy import Select, delete, func, select
 from assured_server.clock import is_uuid, new_id
 from assured_server.db.engine import Database
 from assured_server.db.models import ProviderDocument, ProviderProfile, StoredFile
-from assured_server.stores.unit import Unit, writer_of
+from assured_server.stores.unit import Unit, owned_row, writer_of
 
 # The wire format shows milliseconds: an update must move ``updated_at`` by at least that much.
 _TICK = timedelta(milliseconds=1)
@@ -51,7 +51,7 @@ class Providers:
 
     async def profile(self, account_id: str, profile_id: str) -> ProviderProfile | None:
         """The profile with that id in that account, or ``None`` (also for a malformed id)."""
-        return await self._db.fetch_owned(ProviderProfile, account_id, profile_id)
+        return await owned_row(self._db, ProviderProfile, account_id, profile_id)
 
     async def update_profile(
         self,
