@@ -11,14 +11,14 @@ from starlette.responses import StreamingResponse
 
 from assured_server.api.deps import services
 from assured_server.api.multipart import MultipartError, MultipartLimits, MultipartReader, Part
-from assured_server.clock import is_uuid, utcnow
+from assured_server.clock import utcnow
 from assured_server.db.models import StoredFile
 from assured_server.errors import ErrorCode
 from assured_server.files import lifecycle
-from assured_server.files.content_types import InvalidContentType, parse_content_type
 from assured_server.files.downloads import response_params
+from assured_server.files.form_upload import UploadRefused, open_upload, servable
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
-from assured_server.files.records import AVAILABLE, PENDING, effective_status, storage_key
+from assured_server.files.records import storage_key
 from assured_server.files.sniff import ContentMismatch
 from assured_server.files.upload_lease import RELEASED, UploadLease, UploadLost
 from assured_server.s3_protocol import openapi
@@ -86,13 +86,6 @@ async def _read_form(reader: MultipartReader) -> tuple[dict[str, str], Part | No
     return form, None
 
 
-def _file_for_key(key: str) -> str:
-    prefix, _, file_id = key.partition("/")
-    if prefix != "uploads" or not is_uuid(file_id):
-        raise access_denied("Uploads are accepted only for keys issued by the Files API.")
-    return file_id
-
-
 @router.post(
     "/{bucket}",
     summary="Upload with a pre-signed POST form",
@@ -126,25 +119,12 @@ async def post_object(bucket: str, request: Request) -> Response:
             raise access_denied(exc.message) from exc
         raise _sig_error(exc) from exc
     key = policy.fields["key"]
-    file_id = _file_for_key(key)
-    row = await svc.stores.files.by_id(file_id)
-    if row is None or effective_status(row, now) != PENDING:
-        raise access_denied("This upload is no longer open.")
-    if row.upload_expires_at is not None and row.upload_expires_at <= now:
-        raise access_denied("Invalid according to Policy: Policy expired.")
-    declared = policy.fields.get("content-type")
-    if declared is not None:
-        try:
-            declared_type = parse_content_type(declared).name
-        except InvalidContentType:
-            declared_type = None
-        if declared_type != row.content_type:
-            raise access_denied("The Content-Type does not match the declared file type.")
-    # One upload per file at a time, across workers and replicas: the file's lease is claimed
-    # before a byte of the file part is read, and a second POST of the form is refused.
-    lease = await UploadLease.claim(svc.stores.files, file_id, now)
-    if lease is None:
-        raise access_denied("Another upload of this file is in progress, or it has ended.")
+    try:
+        row, lease = await open_upload(
+            svc.stores.files, key, policy.fields.get("content-type"), now
+        )
+    except UploadRefused as exc:
+        raise access_denied(str(exc)) from None
     try:
         ingested = await _receive(svc, policy, row, file_part, lease)
     finally:
@@ -247,12 +227,10 @@ async def get_object(bucket: str, key: str, request: Request) -> Response:
     _verify_get(svc, request)
     _check_bucket(svc, bucket)
     no_such_key = S3Error("NoSuchKey", "The specified key does not exist.", 404, Key=key)
-    prefix, _, file_id = key.partition("/")
-    if prefix != "files" or not is_uuid(file_id):
+    found = await servable(svc.stores.files, key, utcnow())
+    if found is None:
         raise no_such_key
-    row = await svc.stores.files.by_id(file_id)
-    if row is None or effective_status(row, utcnow()) != AVAILABLE or row.size is None:
-        raise no_such_key
+    row, size = found
     etag = f'"{(row.sha256 or "")[:32]}"'
     params = request.query_params
     defaults = response_params(row)
@@ -274,7 +252,6 @@ async def get_object(bucket: str, key: str, request: Request) -> Response:
         return Response(
             status_code=304, headers={"ETag": etag, "Cache-Control": headers["Cache-Control"]}
         )
-    size = row.size
     byte_range = parse_range(request.headers.get("range"), size)
     if byte_range == "unsatisfiable":
         raise S3Error(
@@ -292,7 +269,7 @@ async def get_object(bucket: str, key: str, request: Request) -> Response:
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
     try:
-        chunks = svc.storage.read(storage_key(file_id), start, end)
+        chunks = svc.storage.read(storage_key(row.id), start, end)
         first = await anext(aiter(chunks), b"")
     except ObjectNotFound as exc:
         raise no_such_key from exc
