@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -330,3 +331,56 @@ def test_delete_account(admin_server: ServerProcess, connect: Callable[[Credenti
     assert creds.account_id not in {item["id"] for item in listed}
     again = run_admin(admin_server, "delete-account", "--account", creds.account_id, "--yes")
     assert again.returncode != 0 and "no account" in again.stderr
+
+
+@pytest.fixture
+def replicas(
+    tmp_path: Path, postgres_url: str, seaweedfs: SeaweedFS
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two replicas of two workers each on one PostgreSQL and one S3 store."""
+    bucket = f"revoke-{secrets.token_hex(4)}"
+    seaweedfs.create_bucket(bucket)
+    shared = {
+        "ASSURED_DATABASE_URL": postgres_url,
+        "ASSURED_JWT_SECRET": secrets.token_urlsafe(48),
+        "ASSURED_WORKERS": "2",
+        "ASSURED_REVOCATION_REFRESH_INTERVAL": "1",
+        **seaweedfs.server_env(bucket),
+    }
+    first = ServerProcess(tmp_path / "a", env_overrides=shared).start()
+    try:
+        second = ServerProcess(tmp_path / "b", env_overrides=shared).start()
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def test_revocation_reaches_every_worker_of_every_replica(
+    replicas: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = replicas
+    creds = a.new_account("replicated")
+    access = a.token(creds)
+    # Each request on a new connection: the workers of a replica take turns accepting them.
+    for server in (a, b):
+        assert {files_status(server, creds.account_id, access) for _ in range(8)} == {200}
+    (key,) = a.admin("list-api-keys", "--account", creds.account_id)["items"]
+    a.admin("revoke-api-key", "--key", key["id"])
+    for server in (a, b):
+        assert exchange(server, {"api_key": creds.api_key}).status_code == 401
+        refused_soon(server, creds.account_id, access)
+    # Once each process has reloaded (one interval after the first refusal at most), none of
+    # them accepts the token any more.
+    wait_until(
+        lambda: all(
+            files_status(server, creds.account_id, access) == 401
+            for server in (a, b)
+            for _ in range(8)
+        ),
+        REFUSED_WITHIN,
+    )
+    for server in (a, b):
+        assert {files_status(server, creds.account_id, access) for _ in range(16)} == {401}
