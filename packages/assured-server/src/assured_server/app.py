@@ -54,7 +54,6 @@ def create_app(
         if run_migrations:
             await migrate(services.db)
         await services.storage.start()
-        await services.revocations.reload()
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(services.revocations.run)
             if sweep:

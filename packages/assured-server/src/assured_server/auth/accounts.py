@@ -3,6 +3,7 @@ subject (their rows are read and written by ``stores.accounts``)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from assured_server.db.errors import ConstraintViolation
 from assured_server.db.models import Account, ApiKey, User
 from assured_server.stores.accounts import Accounts
 
+log = logging.getLogger(__name__)
 # A key's last use is written at most this often: exchanges in between add no write.
 KEY_USE_RESOLUTION = timedelta(minutes=1)
 
@@ -117,5 +119,8 @@ async def authenticate_api_key(store: Accounts, value: str) -> Subject | None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= KEY_USE_RESOLUTION:
-        await store.note_key_use(row.id, now, KEY_USE_RESOLUTION)
+        try:
+            await store.note_key_use(row.id, now, KEY_USE_RESOLUTION)
+        except Exception:  # noqa: BLE001 - bookkeeping: a failed write must not fail the login
+            log.warning("could not record the use of API key %s", row.id, exc_info=True)
     return Subject(row.id, row.account_id, row.scopes)

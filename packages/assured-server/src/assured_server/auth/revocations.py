@@ -48,14 +48,15 @@ class Revocations:
         self._subjects, self._accounts = refused.subjects, refused.accounts
 
     async def run(self) -> None:
-        """Reload forever; a failed reload keeps the last set and is retried next interval."""
+        """Load now, then reload forever; a failed load keeps the last set and is retried at
+        the next interval (the database may be briefly away: the server keeps serving)."""
         rounds = 0
         while True:
-            await anyio.sleep(self._interval)
-            rounds += 1
             try:
                 await self.reload()
-                if rounds % PURGE_EVERY == 0:
+                if rounds and rounds % PURGE_EVERY == 0:
                     await self._store.purge_deleted_accounts(utcnow() - self._horizon)
-            except Exception:  # noqa: BLE001 - the database may be briefly away: keep serving
+            except Exception:  # noqa: BLE001 - logged; retried at the next interval
                 log.warning("could not reload the revoked tokens", exc_info=True)
+            rounds += 1
+            await anyio.sleep(self._interval)
