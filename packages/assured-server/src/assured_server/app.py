@@ -57,6 +57,7 @@ def create_app(
             await migrate(services.db)
         await services.storage.start()
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(services.revocations.run)
             if sweep:
                 sweeper = Sweeper(
                     services.db,

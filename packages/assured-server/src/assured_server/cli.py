@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Assured document upload server.", no_args_is_help=True, add_completion=False
 )
-admin = typer.Typer(help="Create accounts, API keys and users.", no_args_is_help=True)
+admin = typer.Typer(
+    help="Create, list, revoke and delete accounts, API keys and users.", no_args_is_help=True
+)
 app.add_typer(admin, name="admin")
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
@@ -244,6 +247,184 @@ def create_user(
 
     result = _admin(work)
     _emit(json_, result, f"user {result['id']} ({result['username']})")
+
+
+def _time(value: datetime | None) -> str | None:
+    """A time as the API writes it (RFC 3339, UTC, ``Z``), or ``None``."""
+    from assured_server.clock import rfc3339
+
+    return rfc3339(value)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+@admin.command("list-accounts")
+def list_accounts(json_: JsonOpt = False) -> None:
+    """List the accounts: ``{"items": [{"id", "name", "createdAt"}…]}``."""
+
+    async def work(store: Accounts) -> list[dict[str, Any]]:
+        return [
+            {"id": row.id, "name": row.name, "createdAt": _time(row.created_at)}
+            for row in await store.accounts()
+        ]
+
+    items = _admin(work)
+    _emit(
+        json_,
+        {"items": items},
+        _table([[i["id"], i["createdAt"], i["name"]] for i in items], ["ID", "CREATED", "NAME"]),
+    )
+
+
+@admin.command("list-api-keys")
+def list_api_keys(
+    account: Annotated[str, typer.Option(help="Account id.")], json_: JsonOpt = False
+) -> None:
+    """List an account's API keys, never the keys themselves:
+    ``{"items": [{"id", "scopes", "createdAt", "lastUsedAt", "revokedAt"}…]}``."""
+    from assured_server.auth.accounts import AdminError
+
+    async def work(store: Accounts) -> list[dict[str, Any]]:
+        if await store.account(account) is None:
+            raise AdminError(f"no account {account}")
+        return [
+            {
+                "id": row.id,
+                "scopes": row.scopes,
+                "createdAt": _time(row.created_at),
+                "lastUsedAt": _time(row.last_used_at),
+                "revokedAt": _time(row.revoked_at),
+            }
+            for row in await store.api_keys_of(account)
+        ]
+
+    items = _admin(work)
+    _emit(
+        json_,
+        {"items": items},
+        _table(
+            [
+                [
+                    i["id"],
+                    i["createdAt"],
+                    i["lastUsedAt"] or "-",
+                    i["revokedAt"] or "-",
+                    i["scopes"],
+                ]
+                for i in items
+            ],
+            ["ID", "CREATED", "LAST USED", "REVOKED", "SCOPES"],
+        ),
+    )
+
+
+@admin.command("revoke-api-key")
+def revoke_api_key(
+    key: Annotated[str, typer.Option(help="API key id (as list-api-keys shows it).")],
+    json_: JsonOpt = False,
+) -> None:
+    """Revoke an API key: no new token from it at once, its tokens refused within 60 s:
+    ``{"id", "revokedAt"}``."""
+    from assured_server.auth.accounts import AdminError
+    from assured_server.clock import utcnow
+
+    async def work(store: Accounts) -> dict[str, Any]:
+        row = await store.revoke_api_key(key, utcnow())
+        if row is None:
+            raise AdminError(f"no API key {key}")
+        return {"id": row.id, "revokedAt": _time(row.revoked_at)}
+
+    result = _admin(work)
+    _emit(json_, result, f"API key {result['id']} revoked at {result['revokedAt']}")
+
+
+@admin.command("disable-user")
+def disable_user(
+    username: Annotated[str, typer.Option(help="Login name.")], json_: JsonOpt = False
+) -> None:
+    """Disable a user: no more logins, their tokens refused within 60 s:
+    ``{"id", "username", "disabledAt"}``."""
+    from assured_server.auth.accounts import AdminError
+    from assured_server.clock import utcnow
+
+    async def work(store: Accounts) -> dict[str, Any]:
+        row = await store.disable_user(username, utcnow())
+        if row is None:
+            raise AdminError(f"no user {username!r}")
+        return {"id": row.id, "username": row.username, "disabledAt": _time(row.disabled_at)}
+
+    result = _admin(work)
+    _emit(json_, result, f"user {result['id']} ({result['username']}) disabled")
+
+
+@admin.command("delete-account")
+def delete_account(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: the account and its files are gone for good.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Delete an account, its rows and its stored files; its tokens refused within 60 s:
+    ``{"id", "deletedFiles"}``."""
+    from assured_server.auth.accounts import AdminError
+
+    if not yes:
+        typer.echo(
+            f"error: this deletes account {account} with all its files, users and keys for good;"
+            " pass --yes to confirm",
+            err=True,
+        )
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def work(store: Accounts) -> dict[str, Any]:
+        if await store.account(account) is None:
+            raise AdminError(f"no account {account}")
+        deleted = await _delete_account(settings, store, account)
+        return {"id": account, "deletedFiles": deleted}
+
+    result = _admin(work)
+    _emit(
+        json_,
+        result,
+        f"account {result['id']} deleted ({result['deletedFiles']} stored file(s) removed)",
+    )
+
+
+async def _delete_account(settings: Settings, store: Accounts, account_id: str) -> int:
+    """Remove the account's objects, then its rows; how many files it had.
+
+    The objects go first: if this is interrupted, the rows still list what to remove and the
+    command can run again (removing an object that is already gone is no error).
+    """
+    from assured_server.auth.accounts import AdminError
+    from assured_server.clock import utcnow
+    from assured_server.files.records import landing_key, storage_key
+    from assured_server.storage.base import ObjectNotFound
+    from assured_server.storage.factory import make_storage
+
+    storage = make_storage(settings)
+    await storage.start()
+    try:
+        file_ids = await store.file_ids_of(account_id)
+        for file_id in file_ids:
+            for key in (storage_key(file_id), landing_key(file_id)):
+                try:
+                    await storage.delete(key)
+                except (ObjectNotFound, FileNotFoundError):
+                    pass
+        if not await store.delete_account(account_id, utcnow()):
+            raise AdminError(f"no account {account_id}")
+    finally:
+        await storage.close()
+    return len(file_ids)
 
 
 def main() -> None:

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     jwt_key_id: str = ""
     access_token_ttl: int = Field(default=900, ge=30)
     refresh_token_ttl: int = Field(default=86_400, ge=60)
+    revocation_refresh_interval: float = Field(
+        default=30.0,
+        gt=0,
+        le=30,
+        description="Seconds between reloads of revoked keys, disabled users, deleted accounts.",
+    )
     rate_limit_per_minute: int = Field(default=0, ge=0)
     password_check_threads: int = Field(
         default=1, ge=1, le=32, description="Threads checking login passwords (argon2)."

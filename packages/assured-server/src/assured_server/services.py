@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assured_server.auth.password_pool import PasswordPool
+from assured_server.auth.revocations import Revocations
 from assured_server.auth.throttle import LoginThrottle
 from assured_server.auth.tokens import TokenService
 from assured_server.config import Settings
@@ -28,9 +29,11 @@ class Services:
     passwords: PasswordPool
     shutting_down: bool = field(default=False)
     stores: Stores = field(init=False)
+    revocations: Revocations = field(init=False)
 
     def __post_init__(self) -> None:
         self.stores = Stores(self.db)
+        self.revocations = Revocations(self.stores.accounts, self.settings)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

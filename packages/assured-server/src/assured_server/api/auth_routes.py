@@ -154,7 +154,9 @@ async def refresh_token(request: Request) -> dict[str, object]:
     """``{"refresh"}`` → a new access token, unless revoked or its subject is gone."""
     svc = services(request)
     claims = await _verified_refresh(request)
-    if not await svc.stores.accounts.refresh_allowed(claims.jti, claims.subject):
+    if svc.revocations.refuses(
+        claims.subject, claims.account_id
+    ) or not await svc.stores.accounts.refresh_allowed(claims.jti, claims.subject):
         raise ApiError(ErrorCode.UNAUTHORIZED, "The refresh token has been revoked.")
     return {"access": svc.tokens.issue_access(claims), "expires_in": svc.settings.access_token_ttl}
 

@@ -10,6 +10,9 @@ from assured_server.auth.tokens import InvalidToken
 from assured_server.errors import ApiError, ErrorCode
 from assured_server.services import Services
 
+# A token of a revoked key, a disabled user or a deleted account.
+REVOKED = "The token has been revoked."
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -60,6 +63,8 @@ async def principal(request: Request) -> Principal:
         claims = svc.tokens.verify(bearer_token(request), "access")
     except InvalidToken as exc:
         raise ApiError(ErrorCode.UNAUTHORIZED, str(exc)) from exc
+    if svc.revocations.refuses(claims.subject, claims.account_id):
+        raise ApiError(ErrorCode.UNAUTHORIZED, REVOKED)
     retry_after = svc.limiter.hit(claims.subject)
     if retry_after is not None:
         raise ApiError(ErrorCode.RATE_LIMITED, headers={"Retry-After": str(retry_after)})

@@ -3,7 +3,9 @@ subject (their rows are read and written by ``stores.accounts``)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from assured_server.auth.password_pool import PasswordPool
 from assured_server.auth.scopes import DEFAULT_SCOPES, parse_scopes
@@ -17,6 +19,10 @@ from assured_server.clock import new_id, utcnow
 from assured_server.db.errors import ConstraintViolation
 from assured_server.db.models import Account, ApiKey, User
 from assured_server.stores.accounts import Accounts
+
+log = logging.getLogger(__name__)
+# A key's last use is written at most this often: exchanges in between add no write.
+KEY_USE_RESOLUTION = timedelta(minutes=1)
 
 
 class AdminError(ValueError):
@@ -93,6 +99,8 @@ async def authenticate_password(
     An unknown username is checked against a dummy hash: same time, no hint it is unknown.
     """
     user = await store.user_named(username)
+    if user is not None and user.disabled_at is not None:
+        user = None  # a disabled user is checked like an unknown one
     password_hash = user.password_hash if user else None
     subject = Subject(user.id, user.account_id, user.scopes) if user else None
     # The read is over first: checks waiting for the pool hold no database connection.
@@ -109,4 +117,10 @@ async def authenticate_api_key(store: Accounts, value: str) -> Subject | None:
     row = await store.api_key(key_id)
     if row is None or row.revoked_at is not None or not secret_matches(row.secret_hash, secret):
         return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= KEY_USE_RESOLUTION:
+        try:
+            await store.note_key_use(row.id, now, KEY_USE_RESOLUTION)
+        except Exception:  # noqa: BLE001 - bookkeeping: a failed write must not fail the login
+            log.warning("could not record the use of API key %s", row.id, exc_info=True)
     return Subject(row.id, row.account_id, row.scopes)

@@ -45,6 +45,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     scopes: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set by ``admin disable-user``: no more logins, and the user's tokens are refused.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiKey(Base):
@@ -59,6 +61,8 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the key was last exchanged for tokens (written at most once a minute per key).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RevokedToken(Base):
@@ -155,3 +159,14 @@ class IdempotencyRecord(Base):
     response_status: Mapped[int | None] = mapped_column(nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DeletedAccount(Base):
+    """An account removed by ``admin delete-account``: the tokens it was given are refused.
+
+    Kept while tokens issued before the deletion could still be valid.
+    """
+
+    __tablename__ = "deleted_accounts"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
