@@ -7,7 +7,7 @@ another thread verified passwords non-stop). The pool is the checks' own, so tha
 flood never queues ahead of the file and database work of the default executor, and small:
 each running check holds 64 MiB.
 
-Its threads run at a lower CPU priority (nice +10; Linux sets it per thread, and the threads
+Its threads run at the lowest CPU priority (nice +19; Linux sets it per thread, and the threads
 argon2 starts for its lanes inherit it): otherwise a check's four lanes take every core from
 the event loop, and a login flood still slowed every other request, only less.
 
@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from assured_server.auth.secrets import verify_password
 from assured_server.threads import run_to_completion
 
-# CFS weights: a thread at nice 0 gets about nine times the CPU of one at +10 when both run.
-NICE = 10
+# CFS weights: a thread at nice 0 gets about 68 times the CPU of one at +19 when both run.
+NICE = 19
 
 
 class PasswordPoolFull(Exception):
