@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from assured_testing import START_TIMEOUT, STOP_TIMEOUT, clean_env, free_port
+from assured_testing import STOP_TIMEOUT, clean_env, free_port, wait_until_healthy
 
 
 @dataclass
@@ -47,18 +44,12 @@ def start(
             command, env=env, stdout=stdout, stderr=stderr, cwd=cwd, start_new_session=True
         )
     server = DemoServer(proc, out, err, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}: {err.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"not serving within {START_TIMEOUT}s: {err.read_text()[-3000:]}")
+    try:
+        wait_until_healthy(proc, server.base_url, lambda: err.read_text()[-3000:])
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
 
 
 def serve_demo(data_dir: Path, logs: Path, port: int | None = None) -> DemoServer:

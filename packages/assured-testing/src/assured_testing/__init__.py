@@ -14,6 +14,7 @@ from assured_testing.server import (
     Credentials,
     ServerProcess,
     clean_env,
+    wait_until_healthy,
 )
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "free_port",
     "free_ports",
     "port_is_free",
+    "wait_until_healthy",
     "weed_binary",
 ]

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,18 +76,12 @@ class ServerProcess:
             preexec_fn=None if limits is None else lambda: _set_open_files(limits),
         )
         log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"server did not start within {START_TIMEOUT}s: {self.log_tail()}")
+        try:
+            wait_until_healthy(self.proc, self.base_url, self.log_tail)
+        except RuntimeError:
+            self.kill()
+            raise
+        return self
 
     def stop(self) -> int | None:
         """SIGTERM, a bounded wait, then SIGKILL; returns the exit code."""
@@ -143,6 +137,26 @@ class ServerProcess:
         )
         response.raise_for_status()
         return str(response.json()["access"])
+
+
+def wait_until_healthy(
+    proc: subprocess.Popen[bytes], base_url: str, log_tail: Callable[[], str]
+) -> None:
+    """Poll ``/healthz`` until it answers 200, within :data:`START_TIMEOUT`.
+
+    Raises ``RuntimeError`` with ``log_tail()`` if the process exits or the time runs out.
+    """
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {log_tail()}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not start within {START_TIMEOUT}s: {log_tail()}")
 
 
 def _set_open_files(limits: tuple[int, int]) -> None:

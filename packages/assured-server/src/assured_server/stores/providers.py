@@ -77,15 +77,7 @@ class Providers:
     async def delete_profile(self, account_id: str, profile_id: str) -> bool:
         """Delete a profile; its documents go with it (``ON DELETE CASCADE``). ``False`` if
         absent."""
-        if not is_uuid(profile_id):
-            return False
-        async with self._db.write() as session:
-            result = await session.execute(
-                delete(ProviderProfile).where(
-                    ProviderProfile.id == profile_id, ProviderProfile.account_id == account_id
-                )
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await self._delete_owned(ProviderProfile, account_id, profile_id)
 
     async def page_of_profiles(
         self, account_id: str, *, offset: int, limit: int
@@ -151,15 +143,7 @@ class Providers:
 
     async def delete_document(self, account_id: str, document_id: str) -> bool:
         """Delete the association only (the file stays); ``False`` if absent."""
-        if not is_uuid(document_id):
-            return False
-        async with self._db.write() as session:
-            result = await session.execute(
-                delete(ProviderDocument).where(
-                    ProviderDocument.id == document_id, ProviderDocument.account_id == account_id
-                )
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await self._delete_owned(ProviderDocument, account_id, document_id)
 
     async def page_of_documents(
         self, account_id: str, *, provider_id: str | None, offset: int, limit: int
@@ -181,6 +165,18 @@ class Providers:
                 .limit(limit)
             )
             return int(count or 0), [Document(doc, file) for doc, file in rows.tuples()]
+
+    async def _delete_owned(
+        self, model: type[ProviderProfile] | type[ProviderDocument], account_id: str, row_id: str
+    ) -> bool:
+        """Delete the account's row ``row_id`` of ``model``; ``False`` if there is none."""
+        if not is_uuid(row_id):
+            return False
+        async with self._db.write() as session:
+            result = await session.execute(
+                delete(model).where(model.id == row_id, model.account_id == account_id)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _checked(values: Mapping[str, str | None]) -> dict[str, str | None]:
