@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,8 @@ TIME_CLAIMS = ("exp", "iat", "nbf")
 LATEST_NUMERIC_DATE = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 # The column revocations are kept in (and more than the 32 hex digits issued).
 MAX_JTI_LENGTH = 64
+# Printable ASCII only: a jti is stored (revocations), and PostgreSQL refuses a NUL in text.
+_JTI = re.compile(rf"[\x21-\x7e]{{1,{MAX_JTI_LENGTH}}}")
 
 
 class InvalidToken(Exception):
@@ -160,7 +163,7 @@ class TokenService:
             and _is_id(account)
             and isinstance(scope, str)
             and isinstance(jti, str)
-            and 0 < len(jti) <= MAX_JTI_LENGTH
+            and _JTI.fullmatch(jti) is not None
         ):
             raise InvalidToken("The token's claims are invalid.")
         return Claims(
