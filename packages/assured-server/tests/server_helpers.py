@@ -7,6 +7,8 @@ import contextlib
 import hashlib
 import os
 import secrets
+import struct
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,9 +185,16 @@ def pdf_bytes(size: int = 2048) -> bytes:
 
 
 def png_bytes(size: int = 1024) -> bytes:
-    """A body that passes the PNG magic check."""
-    head = b"\x89PNG\r\n\x1a\n"
+    """A body that passes the PNG checks (magic bytes, a 16 x 16 IHDR header), ``size`` bytes."""
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
+    head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
     return head + bytes((i * 13) % 256 for i in range(size - len(head)))
+
+
+def jpeg_bytes(size: int = 2048) -> bytes:
+    """A body that passes the JPEG checks (start of image, a 16 x 16 frame header)."""
+    head = b"\xff\xd8\xff\xc0" + struct.pack(">HBHHB", 11, 8, 16, 16, 1) + b"\x01\x11\x00"
+    return head + bytes((i * 5) % 256 for i in range(size - len(head)))
 
 
 def make_api(server: ServerProcess, creds: Credentials) -> Api:

@@ -65,6 +65,7 @@ def create_app(
                     settings.sweep_interval,
                     max_upload_bytes=settings.max_upload_bytes,
                     upload_window=settings.upload_url_ttl,
+                    safety=services.safety,
                 )
                 tasks.start_soon(sweeper.run)
             if parent_pid is not None:

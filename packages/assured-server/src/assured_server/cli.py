@@ -76,6 +76,11 @@ def serve(
     tighten(settings)
     raise_open_file_limit()  # before the workers start: they inherit it
     _migrate_in_child(settings)
+    if settings.scanner == "clamav":
+        problem = _run(_scanner_problem, settings)
+        if problem is not None:
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(1)
     if settings.storage_backend == "filesystem":
         # A killed server leaves its uploads' leases behind; with the files on this machine's
         # disk no process of that run is alive (replicas share an S3 store, never a data dir).
@@ -105,6 +110,36 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     raise typer.Exit(code)
+
+
+async def _scanner_problem(settings: Settings) -> str | None:
+    """Why the server must not start with this scanner, or None.
+
+    A file longer than clamd's StreamMaxLength cannot be scanned whole; when clamd tells us its
+    limit is below ASSURED_MAX_UPLOAD_BYTES we refuse to start rather than reject every such
+    upload. An unreachable clamd cannot tell: the server starts, not ready (``/readyz`` 503),
+    and files wait for the scanner (fail closed); a limit learnt later rejects with UNSCANNABLE.
+    """
+    from assured_server.safety.clamd import ClamdClient
+    from assured_server.safety.clamd_address import parse_clamd_address
+
+    client = ClamdClient(parse_clamd_address(settings.clamd_address))
+    try:
+        accepted = await client.accepts_stream_of(settings.max_upload_bytes)
+    except (OSError, TimeoutError) as exc:
+        logging.getLogger(__name__).warning(
+            "clamd at %s does not answer (%s): uploads wait for it and /readyz says 503",
+            client.address,
+            type(exc).__name__,
+        )
+        return None
+    if accepted:
+        return None
+    return (
+        f"clamd at {client.address} refuses streams of ASSURED_MAX_UPLOAD_BYTES "
+        f"({settings.max_upload_bytes} bytes): raise its StreamMaxLength (and MaxScanSize, "
+        "MaxFileSize) to at least that, or lower ASSURED_MAX_UPLOAD_BYTES"
+    )
 
 
 async def _release_leases(settings: Settings) -> None:

@@ -30,6 +30,12 @@ class ErrorCode(enum.StrEnum):
     STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Content safety (Part 2): what the checks of uploaded bytes refuse.
+    MALWARE_DETECTED = "MALWARE_DETECTED"
+    ACTIVE_CONTENT = "ACTIVE_CONTENT"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+    UNSCANNABLE = "UNSCANNABLE"
+    SCANNER_UNAVAILABLE = "SCANNER_UNAVAILABLE"
 
     @property
     def status(self) -> int:
@@ -59,6 +65,11 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.STORAGE_UNAVAILABLE: 503,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.MALWARE_DETECTED: 400,
+    ErrorCode.ACTIVE_CONTENT: 400,
+    ErrorCode.IMAGE_TOO_LARGE: 400,
+    ErrorCode.UNSCANNABLE: 400,
+    ErrorCode.SCANNER_UNAVAILABLE: 503,
 }
 
 _DEFAULT_DETAIL: dict[ErrorCode, str] = {
@@ -69,6 +80,7 @@ _DEFAULT_DETAIL: dict[ErrorCode, str] = {
     ErrorCode.STORAGE_UNAVAILABLE: "Object storage is unavailable; retry later.",
     ErrorCode.SERVICE_UNAVAILABLE: "The service is unavailable; retry later.",
     ErrorCode.RATE_LIMITED: "Too many requests; retry later.",
+    ErrorCode.SCANNER_UNAVAILABLE: "The malware scanner is unavailable; retry later.",
 }
 
 

@@ -11,6 +11,7 @@ from assured_server.auth.tokens import TokenService
 from assured_server.config import Settings
 from assured_server.db.engine import Database
 from assured_server.ratelimit import RateLimiter
+from assured_server.safety.inspection import SafetyPolicy
 from assured_server.storage.base import StorageBackend
 from assured_server.storage.factory import make_storage
 from assured_server.stores import Stores
@@ -30,10 +31,13 @@ class Services:
     shutting_down: bool = field(default=False)
     stores: Stores = field(init=False)
     revocations: Revocations = field(init=False)
+    safety: SafetyPolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.stores = Stores(self.db)
         self.revocations = Revocations(self.stores.accounts, self.settings)
+        # The content checks of every upload path (scanner, PDF policy, pixel limit).
+        self.safety = SafetyPolicy.from_settings(self.settings)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

@@ -9,12 +9,20 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import TEST_MAX_UPLOAD, Api, pdf_bytes, png_bytes, sha256, stored_objects
+from server_helpers import (
+    TEST_MAX_UPLOAD,
+    Api,
+    jpeg_bytes,
+    pdf_bytes,
+    png_bytes,
+    sha256,
+    stored_objects,
+)
 
 from assured_testing import ServerProcess
 
 HANDLE = "/api/v1/files/handle/"
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
+JPEG = jpeg_bytes(2052)
 
 
 def _upload(api: Api, files: Any, data: dict[str, str] | None = None, **kw: Any) -> httpx.Response:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+import image_support
 import pytest
 from server_helpers import (
     TEST_MAX_UPLOAD,
@@ -530,11 +531,12 @@ def test_the_over_limit_answer_arrives_before_the_body_is_sent(api: Api) -> None
 
 PDF_AT_1019 = b" " * 1019 + b"%PDF-1.4\n" + b"x" * 100
 PDF_AT_1024 = b" " * 1024 + b"%PDF-1.4\n" + b"x" * 100
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(200)
-BMP = b"BM" + bytes(range(256)) * 2
-TIFF_LE = b"II*\x00" + bytes(300)
-TIFF_BE = b"MM\x00*" + bytes(300)
+# Readable headers (the server reads images' dimensions), then filler standing for the pixels.
+JPEG = image_support.jpeg(16, 16) + bytes(range(256)) * 4
+WEBP = image_support.webp_vp8(16, 16) + bytes(200)
+BMP = image_support.bmp(16, 16) + bytes(range(256)) * 2
+TIFF_LE = image_support.tiff(16, 16) + bytes(300)
+TIFF_BE = image_support.tiff(16, 16, order=">") + bytes(300)
 
 GOOD_CONTENT = [
     pytest.param("scan.pdf", "application/pdf", pdf_bytes(), id="pdf"),

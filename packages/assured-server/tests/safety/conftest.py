@@ -40,3 +40,12 @@ def roomy_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
     daemon = Clamd(base, SIGNATURES, _binary(), stream_max_length="64M").start()
     yield daemon
     daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def module_clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
+    """A clamd of one module's own (16 MiB stream limit), which its tests may stop and start."""
+    base = tmp_path_factory.mktemp("clamd-mod")
+    daemon = Clamd(base, SIGNATURES, _binary(), stream_max_length="16M").start()
+    yield daemon
+    daemon.stop()

@@ -60,6 +60,8 @@ if TYPE_CHECKING:
         FileStatus,
         FileUpload,
         PresignedURL,
+        Scan,
+        ScanStatus,
         UploadTicket,
     )
     from assured.models.provider_profile import (
@@ -99,6 +101,8 @@ _LAZY: dict[str, str] = {
             "FileStatus",
             "FileUpload",
             "PresignedURL",
+            "Scan",
+            "ScanStatus",
             "UploadTicket",
         )
     },
@@ -162,6 +166,8 @@ __all__ = [
     "ProviderProfileUpdate",
     "ProviderProfiles",
     "RateLimitError",
+    "Scan",
+    "ScanStatus",
     "SyncPaginator",
     "UnsupportedFileFormatError",
     "UploadTicket",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import struct
+import zlib
 
 
 def pdf_bytes(size: int = 4096) -> bytes:
@@ -12,14 +14,16 @@ def pdf_bytes(size: int = 4096) -> bytes:
 
 
 def png_bytes(size: int = 2048) -> bytes:
-    """A PNG-looking body of exactly ``size`` bytes."""
-    head = b"\x89PNG\r\n\x1a\n"
+    """A PNG-looking body of exactly ``size`` bytes (a readable 16 x 16 header: the server
+    reads image dimensions)."""
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
+    head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
     return head + bytes((i * 13) % 256 for i in range(size - len(head)))
 
 
 def jpeg_bytes(size: int = 2048) -> bytes:
-    """A JPEG-looking body of exactly ``size`` bytes."""
-    head = b"\xff\xd8\xff\xe0"
+    """A JPEG-looking body of exactly ``size`` bytes (a readable 16 x 16 frame header)."""
+    head = b"\xff\xd8\xff\xc0" + struct.pack(">HBHHB", 11, 8, 16, 16, 1) + b"\x01\x11\x00"
     return head + bytes((i * 5) % 256 for i in range(size - len(head)))
 
 

@@ -23,10 +23,12 @@ from assured_server.errors import ApiError, ErrorCode, invalid, missing
 from assured_server.files import lifecycle
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
 from assured_server.files.records import AVAILABLE, EXPIRED, storage_key
+from assured_server.files.screening import Refused, ScanOwed, safety_columns
 from assured_server.files.sniff import ContentMismatch
 from assured_server.files.upload_lease import RELEASED, UploadLease, UploadLost
 from assured_server.files.v1_form import UploadForm
-from assured_server.files.views import storage_url
+from assured_server.files.views import safety_v1, storage_url
+from assured_server.safety.inspection import Inspection
 from assured_server.services import Services
 from assured_server.storage.base import StorageError
 
@@ -36,6 +38,8 @@ Caller = Annotated[Principal, Depends(principal)]
 FORM_LIMITS = MultipartLimits(max_parts=8, max_part_header_bytes=8192, max_field_bytes=1024)
 # Room for the form's own framing and small fields on top of the file itself.
 FORM_OVERHEAD = 64 << 10
+# Seconds a client waits before sending a file again while the scanner is unreachable.
+SCANNER_RETRY_AFTER = 5
 
 
 def _too_large(limit: int) -> ApiError:
@@ -143,6 +147,17 @@ async def _upload(
     except ContentMismatch as exc:
         await _forget(svc, pending)
         raise ApiError(ErrorCode.CONTENT_MISMATCH, str(exc), field="file") from exc
+    except Refused as exc:
+        await _forget(svc, pending)
+        raise ApiError(exc.code, _refusal_detail(exc), field="file") from exc
+    except ScanOwed as exc:
+        # Fail closed: a file the scanner did not see is not kept; the client sends it again.
+        await _forget(svc, pending)
+        log.warning("v1 upload refused: the malware scanner is unavailable (%s)", exc)
+        raise ApiError(
+            ErrorCode.SCANNER_UNAVAILABLE,
+            headers={"Retry-After": str(SCANNER_RETRY_AFTER)},
+        ) from exc
     except UploadLost as exc:
         error = await _lost(svc, pending[0])
         await _forget(svc, pending)
@@ -199,6 +214,10 @@ async def _receive_file(
             raise _expired()
         await lease.keep()
 
+    # Scanned while the bytes arrive (no second read); the scan's verdict comes before the
+    # commit, and nothing the scanner did not see is kept.
+    inspection = Inspection(svc.safety, content_type.name)
+    await inspection.start()
     ingested = await ingest(
         svc.storage,
         storage_key(row.id),
@@ -207,6 +226,7 @@ async def _receive_file(
         max_bytes=svc.settings.max_upload_bytes,
         before_commit=rest_of_form,
         heartbeat=lease.keep,
+        inspection=inspection,
     )
     fingerprint.set_content(entry, ingested.sha256)
     return await _record(svc, row, ingested, recorder, lease)
@@ -225,6 +245,7 @@ async def _record(
 ) -> dict[str, Any]:
     """``pending`` → ``available``, with the expiry the whole form settled on; the response."""
     uploaded_at = utcnow()
+    checked = safety_columns(ingested.outcome, uploaded_at) if ingested.outcome else {}
     async with svc.stores.unit() as unit:
         settled = await lifecycle.mark_available(
             svc.stores.files,
@@ -235,6 +256,7 @@ async def _record(
             expires_at=row.expires_at,
             upload_expires_at=None,
             **RELEASED,
+            **checked,
         )
         if not settled:
             # The row left ``pending`` under us (expired, or dropped after a stall longer than
@@ -244,6 +266,8 @@ async def _record(
         # The row is this request's own copy: it now says what the database says.
         row.status, row.size, row.sha256 = AVAILABLE, ingested.size, ingested.sha256
         row.uploaded_at, row.upload_expires_at = uploaded_at, None
+        for column, value in checked.items():
+            setattr(row, column, value)
         body = _v1_body(svc, row)
         if recorder.guard is not None:
             # The available file and the key's stored response commit together.
@@ -340,4 +364,18 @@ def _v1_body(svc: Services, row: StoredFile) -> dict[str, Any]:
         "sha256": row.sha256,
         "created_at": rfc3339(row.created_at),
         "expires_at": rfc3339(row.expires_at),
+        **safety_v1(row),
     }
+
+
+def _refusal_detail(refused: Refused) -> str:
+    """What the client is told; a malware finding names its signature, as ``scan`` would."""
+    texts = {
+        ErrorCode.MALWARE_DETECTED: "The file contains malware",
+        ErrorCode.ACTIVE_CONTENT: "The PDF contains active content, which is not accepted",
+        ErrorCode.IMAGE_TOO_LARGE: "The image declares more pixels than the server accepts",
+        ErrorCode.UNSCANNABLE: "The file is larger than the malware scanner can read whole",
+        ErrorCode.CONTENT_MISMATCH: "The image's header cannot be read as its type",
+    }
+    detail = texts.get(refused.code, "The file was rejected")
+    return f"{detail} ({refused})." if str(refused) else f"{detail}."

@@ -25,7 +25,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="The database and the storage answer",
+    summary="The database, the storage and the scanner (when configured) answer",
     response_model=None,
     responses={
         200: {"model": schemas.Readiness, "description": "Ready"},
@@ -43,6 +43,15 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # any failure means not ready; the reason goes to the log
             log.warning("readiness check %s failed: %s", name, type(exc).__name__)
             checks[name] = "unavailable"
+    clamd = svc.safety.clamd
+    if clamd is not None:
+        # Fail closed: without the scanner no upload can become available, so the server is
+        # not ready; it is again as soon as clamd answers (asked anew on every probe).
+        checks["scanner"] = "ok" if await clamd.ping() else "unavailable"
+        if checks["scanner"] != "ok":
+            log.warning(
+                "readiness check scanner failed: clamd at %s does not answer", clamd.address
+            )
     ready = all(value == "ok" for value in checks.values()) and not svc.shutting_down
     body = {"status": "ready" if ready else "unavailable", "checks": checks}
     headers = {} if ready else {"Retry-After": "5"}

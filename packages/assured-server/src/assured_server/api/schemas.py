@@ -53,6 +53,18 @@ class AccessToken(_Closed):
 # -- Files API (v3) ------------------------------------------------------------------------
 
 
+ScanStatus = Literal["skipped", "pending", "clean", "infected"]
+
+
+class Scan(_Closed):
+    """What the malware scan concluded (``engine`` and ``scannedAt`` only once a scan ran)."""
+
+    status: ScanStatus
+    engine: str | None
+    signature: str | None = Field(description="The signature found, when infected.")
+    scannedAt: Timestamp | None
+
+
 class FileV3(_Closed):
     """The File object of the Files API."""
 
@@ -71,6 +83,10 @@ class FileV3(_Closed):
     createdAt: Timestamp
     uploadedAt: Timestamp | None
     expiresAt: Timestamp | None
+    contentFlags: list[str] = Field(
+        description="What the content checks noticed (pdf_javascript, …); empty when nothing."
+    )
+    scan: Scan
 
 
 class CreatedUpload(_Closed):
@@ -107,6 +123,15 @@ class UploadLimits(_Closed):
 # -- Assured API (v1) ----------------------------------------------------------------------
 
 
+class ScanV1(_Closed):
+    """The malware scan of a v1 upload (snake_case)."""
+
+    status: ScanStatus
+    engine: str | None
+    signature: str | None
+    scanned_at: Timestamp | None
+
+
 class FileV1(_Closed):
     """``POST /api/v1/files/handle/``."""
 
@@ -118,6 +143,8 @@ class FileV1(_Closed):
     sha256: str
     created_at: Timestamp
     expires_at: Timestamp | None
+    content_flags: list[str] = Field(description="What the content checks noticed.")
+    scan: ScanV1
 
 
 class PresignedUrl(_Closed):

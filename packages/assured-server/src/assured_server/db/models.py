@@ -98,6 +98,15 @@ class StoredFile(Base):
     # A sweeper or an upload (of any worker or replica) that works on this row holds it until
     # then: no file is processed by two of them at once, and a crashed one's claim runs out.
     sweep_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Content safety (the File object's ``scan`` and ``contentFlags``). ``scan_status`` is null
+    # until the bytes were inspected (then ``skipped``, ``clean`` or ``infected``), or
+    # ``pending`` while the bytes wait, stored, for a scanner that could not be reached.
+    scan_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    scan_engine: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    scan_signature: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Space-separated flags (``pdf_javascript pdf_encrypted``): a closed set of short words.
+    content_flags: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     __table_args__ = (
         Index("ix_files_account_id_id", "account_id", "id"),

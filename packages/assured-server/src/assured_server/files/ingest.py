@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 
+from assured_server.files.screening import Refused, ScanOwed, check
 from assured_server.files.sniff import StreamVerifier
+from assured_server.safety.inspection import Inspection, Outcome, ScanRecord
 from assured_server.storage.base import ObjectWriter, StorageBackend
 
 
@@ -32,6 +34,9 @@ class Ingested:
     key: str
     size: int
     sha256: str
+    # What the content checks concluded (None when none ran); with ``scan_owed`` set the
+    # bytes are stored but the file must stay pending until a scan.
+    outcome: Outcome | None = None
 
 
 async def ingest(
@@ -44,6 +49,8 @@ async def ingest(
     min_bytes: int = 1,
     before_commit: Callable[[], Awaitable[None]] | None = None,
     heartbeat: Callable[[], Awaitable[None]] | None = None,
+    inspection: Inspection | None = None,
+    keep_unscanned: bool = False,
 ) -> Ingested:
     """Stream ``chunks`` into ``key``, refusing oversize, undersize and mismatched content.
 
@@ -55,10 +62,18 @@ async def ingest(
     raises (say, a form field after the file that refuses the request) discards them.
     ``heartbeat`` runs for every chunk that arrives (an upload's lease renews itself there);
     what it raises discards the bytes too.
+
+    ``inspection`` (started by the caller) sees every chunk as it passes, so the content checks
+    cost no second read; its refusal (:class:`~assured_server.files.screening.Refused`, raised
+    as soon as it is certain) discards the bytes. An unreachable scanner raises
+    :class:`~assured_server.files.screening.ScanOwed` without keeping anything, unless
+    ``keep_unscanned``: then the bytes are committed and the returned ``outcome`` says the scan
+    is owed (the file must stay pending).
     """
     verifier = StreamVerifier(content_type)
     held: list[bytes] = []
     writer: ObjectWriter | None = None
+    outcome: Outcome | None = None
     try:
         async for chunk in chunks:
             if not chunk:
@@ -68,6 +83,9 @@ async def ingest(
             if verifier.size + len(chunk) > max_bytes:
                 raise TooLarge(max_bytes)
             verifier.feed(chunk)
+            if inspection is not None:
+                await inspection.feed(chunk)
+                _refuse_early(inspection, keep_unscanned)
             if writer is not None:
                 await writer.write(chunk)
                 continue
@@ -79,6 +97,10 @@ async def ingest(
         if verifier.size < min_bytes:
             raise TooSmall(min_bytes)
         sha256 = verifier.finish()
+        if inspection is not None:
+            outcome = await inspection.finish()
+            if not (keep_unscanned and outcome.scan_owed):
+                check(outcome)
         if writer is None:
             writer = await _open_with(storage, key, held)
         if before_commit is not None:
@@ -87,8 +109,22 @@ async def ingest(
     except BaseException:
         if writer is not None:
             await writer.abort()
+        if inspection is not None:
+            await inspection.aclose()
         raise
-    return Ingested(key=key, size=verifier.size, sha256=sha256)
+    return Ingested(key=key, size=verifier.size, sha256=sha256, outcome=outcome)
+
+
+def _refuse_early(inspection: Inspection, keep_unscanned: bool) -> None:
+    """Stop reading a file already certain to be refused (an image header over the pixel
+    limit) or, when nothing unscanned may be kept, one the scanner will not see."""
+    early = inspection.early_rejection
+    if early is not None:
+        # The scan of a file refused before its end never finished: it was skipped.
+        detail = "The image's header declares more pixels than the server accepts."
+        raise Refused(Outcome(scan=ScanRecord("skipped"), rejection=early, detail=detail))
+    if not keep_unscanned and inspection.scanner_unavailable:
+        raise ScanOwed()
 
 
 async def _open_with(storage: StorageBackend, key: str, held: list[bytes]) -> ObjectWriter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Unpack
 
 from assured_server.clock import new_id, utcnow
 from assured_server.db.models import StoredFile
@@ -17,7 +18,9 @@ from assured_server.files.records import (
     landing_key,
     storage_key,
 )
+from assured_server.files.screening import Refused, SafetyColumns, ScanOwed, safety_columns
 from assured_server.files.verify_stored import verify_stored
+from assured_server.safety.inspection import SafetyPolicy
 from assured_server.storage.base import (
     ObjectExists,
     ObjectInfo,
@@ -95,10 +98,13 @@ async def mark_available(
     )
 
 
-async def mark_rejected(files: Files, file_id: str, reason: ErrorCode) -> bool:
+async def mark_rejected(
+    files: Files, file_id: str, reason: ErrorCode, **columns: Unpack[SafetyColumns]
+) -> bool:
     """``pending`` → ``rejected`` with the reason; its bytes are already gone.
 
-    Final, so whoever held the row (an upload, a sweeper) holds it no longer.
+    Final, so whoever held the row (an upload, a sweeper) holds it no longer. ``columns``: what
+    the content checks found, set in the same change.
     """
     return await files.transition(
         file_id,
@@ -107,11 +113,46 @@ async def mark_rejected(files: Files, file_id: str, reason: ErrorCode) -> bool:
         rejection_reason=reason.value,
         purged_at=utcnow(),
         sweep_claimed_until=None,
+        **columns,
+    )
+
+
+async def mark_refused(files: Files, file_id: str, refused: Refused) -> bool:
+    """``pending`` → ``rejected`` for what the content checks found (its bytes are gone)."""
+    return await mark_rejected(
+        files, file_id, refused.code, **safety_columns(refused.outcome, utcnow())
+    )
+
+
+async def mark_scan_owed(
+    files: Files, file_id: str, stored: Ingested, *, release: bool = False
+) -> bool:
+    """The file's bytes are stored at ``files/<id>`` but the scanner could not be reached: it
+    stays ``pending`` (and is not served) until a sweep scans it (``scan.status`` pending).
+
+    ``release``: give an upload's lease back in the same change.
+    """
+    assert stored.outcome is not None  # noqa: S101 - only an inspected upload owes a scan
+    if release:
+        return await files.transition(
+            file_id,
+            from_status=PENDING,
+            size=stored.size,
+            sweep_claimed_until=None,
+            **safety_columns(stored.outcome, utcnow()),
+        )
+    return await files.transition(
+        file_id, from_status=PENDING, size=stored.size, **safety_columns(stored.outcome, utcnow())
     )
 
 
 async def settle_pending(
-    files: Files, storage: StorageBackend, row: StoredFile, *, max_bytes: int
+    files: Files,
+    storage: StorageBackend,
+    row: StoredFile,
+    *,
+    max_bytes: int,
+    safety: SafetyPolicy | None = None,
 ) -> bool:
     """Finish a pending file whose bytes reached storage without being recorded.
 
@@ -121,17 +162,21 @@ async def settle_pending(
     never trusted; a landing object is then copied (only the verified version) to ``files/<id>``
     and deleted. Returns ``False`` when nothing was uploaded. Concurrent settlers (``complete``,
     sweeps of several replicas) are safe: the first copy wins and the others verify that one.
+
+    With ``safety`` the same read runs the content checks: a refusal rejects the file; a
+    scanner that cannot be reached leaves the verified bytes at ``files/<id>`` and the file
+    ``pending`` (a later sweep scans them) and raises :class:`ScanOwed`.
     """
     final, landing = storage_key(row.id), landing_key(row.id)
     for _ in range(SETTLE_ATTEMPTS):
         placed = await _head(storage, final)
         if placed is not None:
-            return await _settle_in_place(files, storage, row, placed, max_bytes)
+            return await _settle_in_place(files, storage, row, placed, max_bytes, safety)
         landed = await _head(storage, landing)
         if landed is None:
             return False
         try:
-            verdict = await verify_stored(storage, landed, row.content_type, max_bytes)
+            verdict = await verify_stored(storage, landed, row.content_type, max_bytes, safety)
         except (PreconditionFailed, ObjectNotFound):
             continue  # replaced, or moved by another settler, while we read it: look again
         if verdict is None:
@@ -141,13 +186,25 @@ async def settle_pending(
             await storage.delete(landing)
             await mark_rejected(files, row.id, verdict)
             return True
+        outcome = verdict.outcome
+        if outcome is not None and outcome.rejection is not None:
+            await storage.delete(landing)
+            await mark_refused(files, row.id, Refused(outcome))
+            return True
         try:
             await storage.copy(landing, final, if_match_etag=landed.etag)
         except (PreconditionFailed, ObjectExists, ObjectNotFound):
             # Replaced after verification, or another settler moved its verified version first
             # (then the next round settles that one): these bytes do not become the file.
             continue
-        await _record(files, storage, row, Ingested(final, verdict.size, verdict.sha256))
+        placed_bytes = Ingested(final, verdict.size, verdict.sha256, outcome)
+        if outcome is not None and outcome.scan_owed:
+            # Moved all the same: the landing key is no longer this upload's, and the next
+            # scan reads the verified copy in place.
+            await mark_scan_owed(files, row.id, placed_bytes)
+            await storage.delete(landing)
+            raise ScanOwed(outcome)
+        await _record(files, storage, row, placed_bytes)
         await storage.delete(landing)
         return True
     log.warning("the upload of file %s kept changing while it was verified", row.id)
@@ -162,19 +219,32 @@ async def _head(storage: StorageBackend, key: str) -> ObjectInfo | None:
 
 
 async def _settle_in_place(
-    files: Files, storage: StorageBackend, row: StoredFile, placed: ObjectInfo, max_bytes: int
+    files: Files,
+    storage: StorageBackend,
+    row: StoredFile,
+    placed: ObjectInfo,
+    max_bytes: int,
+    safety: SafetyPolicy | None,
 ) -> bool:
     """The bytes are at ``files/<id>`` already: verify them there."""
     try:
-        verdict = await verify_stored(storage, placed, row.content_type, max_bytes)
+        verdict = await verify_stored(storage, placed, row.content_type, max_bytes, safety)
     except (PreconditionFailed, ObjectNotFound):
         # A permanent key never changes; gone means the file was deleted meanwhile.
         return False
+    outcome = None if verdict is None or isinstance(verdict, ErrorCode) else verdict.outcome
     if verdict is None or isinstance(verdict, ErrorCode):
         await storage.delete(placed.key)
         if verdict is None:
             return False
         await mark_rejected(files, row.id, verdict)
+    elif outcome is not None and outcome.rejection is not None:
+        await storage.delete(placed.key)
+        await mark_refused(files, row.id, Refused(outcome))
+    elif outcome is not None and outcome.scan_owed:
+        await mark_scan_owed(files, row.id, verdict)
+        await storage.delete(landing_key(row.id))
+        raise ScanOwed(outcome)
     else:
         await _record(files, storage, row, verdict)
     # Whatever still sits at the landing key arrived later: a stray that never becomes the file.
@@ -184,7 +254,8 @@ async def _settle_in_place(
 
 async def _record(files: Files, storage: StorageBackend, row: StoredFile, done: Ingested) -> None:
     """Mark the file available; if it moved on meanwhile, drop bytes that are not its own."""
-    if await mark_available(files, row.id, done):
+    checked = safety_columns(done.outcome, utcnow()) if done.outcome is not None else {}
+    if await mark_available(files, row.id, done, **checked):
         return
     current = await files.by_id(row.id)
     if current is None or current.status != AVAILABLE:

@@ -17,7 +17,9 @@ from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
 from assured_server.files import lifecycle, orphans
 from assured_server.files.records import LANDING_PREFIX, PENDING, storage_key
+from assured_server.files.screening import ScanOwed
 from assured_server.metrics import SWEPT
+from assured_server.safety.inspection import SafetyPolicy
 from assured_server.storage.base import StorageBackend, StorageError
 from assured_server.stores.accounts import Accounts
 from assured_server.stores.files import Files
@@ -45,6 +47,7 @@ class Sweeper:
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
         upload_window: int = DEFAULT_UPLOAD_WINDOW,
         orphan_batch: int = orphans.BATCH,
+        safety: SafetyPolicy | None = None,
     ) -> None:
         self.db = db
         self.accounts = Accounts(db)
@@ -53,6 +56,7 @@ class Sweeper:
         self.storage = storage
         self.interval = interval
         self.max_upload_bytes = max_upload_bytes
+        self.safety = safety
         self.orphans = orphans.OrphanSweep(
             db,
             storage,
@@ -78,7 +82,9 @@ class Sweeper:
         counts = {
             "expired": expired,
             "purged": purged,
-            "settled_or_dropped": landed + await self._stale_uploads(now),
+            "settled_or_dropped": landed
+            + await self._stale_uploads(now)
+            + await self._owed_scans(now),
             # Stray landings and objects found by the reconciliation: objects of no live file.
             "orphans": strays + await self.orphans.run(now),
         }
@@ -115,8 +121,16 @@ class Sweeper:
         for row in rows:
             try:
                 settled = await lifecycle.settle_pending(
-                    self.files, self.storage, row, max_bytes=self.max_upload_bytes
+                    self.files,
+                    self.storage,
+                    row,
+                    max_bytes=self.max_upload_bytes,
+                    safety=self.safety,
                 )
+            except ScanOwed:
+                # Uploaded, but not scanned yet: kept (fail closed), retried by the next sweep.
+                await self.files.release_claim(row.id)
+                continue
             except StorageError:
                 log.warning("could not check the upload of file %s; next sweep retries", row.id)
                 await self.files.release_claim(row.id)
@@ -158,9 +172,15 @@ class Sweeper:
                     continue  # another sweeper has it
                 try:
                     if await lifecycle.settle_pending(
-                        self.files, self.storage, claimed, max_bytes=self.max_upload_bytes
+                        self.files,
+                        self.storage,
+                        claimed,
+                        max_bytes=self.max_upload_bytes,
+                        safety=self.safety,
                     ):
                         settled += 1
+                except ScanOwed:
+                    pass  # moved to its place, scanned by a later sweep
                 finally:
                     await self.files.release_claim(file_id)
             except StorageError:
@@ -168,3 +188,32 @@ class Sweeper:
         if strays:
             log.info("deleted %d landed upload(s) that no pending file waits for", strays)
         return settled, strays
+
+    async def _owed_scans(self, now: datetime) -> int:
+        """Scan the stored files that wait for a scanner that could not be reached.
+
+        Skipped while the scanner does not answer a ping: a sweep then costs one ping, not a
+        failed connection per waiting file.
+        """
+        clamd = self.safety.clamd if self.safety is not None else None
+        if clamd is not None and not await clamd.ping():
+            return 0
+        rows = await self.files.claim_scan_owed(now, BATCH)
+        settled = 0
+        for row in rows:
+            try:
+                if await lifecycle.settle_pending(
+                    self.files,
+                    self.storage,
+                    row,
+                    max_bytes=self.max_upload_bytes,
+                    safety=self.safety,
+                ):
+                    settled += 1
+            except ScanOwed:
+                log.info("file %s still waits for the scanner; next sweep retries", row.id)
+            except StorageError:
+                log.warning("could not scan the upload of file %s; next sweep retries", row.id)
+            finally:
+                await self.files.release_claim(row.id)
+        return settled

@@ -7,7 +7,7 @@ from typing import Any
 
 from assured_server.clock import rfc3339
 from assured_server.db.models import StoredFile
-from assured_server.files.records import effective_status, storage_key
+from assured_server.files.records import PENDING, effective_status, storage_key
 
 
 def storage_url(bucket: str, file_id: str) -> str:
@@ -33,4 +33,37 @@ def file_v3(row: StoredFile, *, bucket: str, now: datetime) -> dict[str, Any]:
         "createdAt": rfc3339(row.created_at),
         "uploadedAt": rfc3339(row.uploaded_at),
         "expiresAt": rfc3339(row.expires_at),
+        "contentFlags": content_flags(row),
+        "scan": {
+            "status": scan_status(row),
+            "engine": row.scan_engine,
+            "signature": row.scan_signature,
+            "scannedAt": rfc3339(row.scanned_at),
+        },
+    }
+
+
+def scan_status(row: StoredFile) -> str:
+    """``scan.status``: as recorded; before the bytes were inspected, ``pending`` while the file
+    is (a scan may still be owed), else ``skipped`` (files of before the checks existed)."""
+    if row.scan_status is not None:
+        return row.scan_status
+    return "pending" if row.status == PENDING else "skipped"
+
+
+def content_flags(row: StoredFile) -> list[str]:
+    """``contentFlags``: what the checks noticed (empty when nothing)."""
+    return row.content_flags.split() if row.content_flags else []
+
+
+def safety_v1(row: StoredFile) -> dict[str, Any]:
+    """The content checks' findings in the v1 upload's answer (snake_case)."""
+    return {
+        "content_flags": content_flags(row),
+        "scan": {
+            "status": scan_status(row),
+            "engine": row.scan_engine,
+            "signature": row.scan_signature,
+            "scanned_at": rfc3339(row.scanned_at),
+        },
     }

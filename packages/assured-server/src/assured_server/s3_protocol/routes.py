@@ -19,6 +19,7 @@ from assured_server.files.downloads import response_params
 from assured_server.files.form_upload import UploadRefused, open_upload, servable
 from assured_server.files.ingest import Ingested, TooLarge, TooSmall, ingest
 from assured_server.files.records import storage_key
+from assured_server.files.screening import Refused, safety_columns
 from assured_server.files.sniff import ContentMismatch
 from assured_server.files.upload_lease import RELEASED, UploadLease, UploadLost
 from assured_server.s3_protocol import openapi
@@ -32,6 +33,7 @@ from assured_server.s3_protocol.sigv4 import (
 )
 from assured_server.s3_protocol.sigv4_policy import SigV4Error
 from assured_server.s3_protocol.xml import post_response_xml
+from assured_server.safety.inspection import Inspection
 from assured_server.services import Services
 from assured_server.storage.base import ObjectExists, ObjectNotFound
 
@@ -146,6 +148,10 @@ async def _receive(
     file_id = row.id
     low, high = policy.content_length_range or (1, svc.settings.max_upload_bytes)
     maximum = min(high, svc.settings.max_upload_bytes)
+    # The content checks see the bytes as they pass: the file's state is final (or its scan
+    # owed) when the POST answers, with no second read.
+    inspection = Inspection(svc.safety, row.content_type)
+    await inspection.start()
     try:
         ingested = await ingest(
             svc.storage,
@@ -156,7 +162,14 @@ async def _receive(
             min_bytes=max(1, low),
             heartbeat=lease.keep,
             before_commit=lease.keep,
+            inspection=inspection,
+            keep_unscanned=True,
         )
+    except Refused as exc:
+        await lifecycle.mark_refused(svc.stores.files, file_id, exc)
+        raise S3Error(
+            "InvalidContent", f"The file was rejected ({exc.code.value}): {exc}", 400
+        ) from exc
     except TooLarge as exc:
         await lifecycle.mark_rejected(svc.stores.files, file_id, ErrorCode.FILE_TOO_LARGE)
         raise S3Error(
@@ -179,7 +192,19 @@ async def _receive(
         raise access_denied("This upload is no longer open.") from exc
     except MultipartError as exc:
         raise S3Error("IncompleteBody", "The request body ended before the file did.", 400) from exc
-    if not await lifecycle.mark_available(svc.stores.files, file_id, ingested, **RELEASED):
+    outcome = ingested.outcome
+    if outcome is not None and outcome.scan_owed:
+        # Fail closed: the scanner could not be reached. The verified bytes are kept but the
+        # file stays pending (never served) until a sweep scans them.
+        settled = await lifecycle.mark_scan_owed(svc.stores.files, file_id, ingested, release=True)
+        if settled:
+            log.warning("file %s waits for the malware scanner: %s", file_id, outcome.detail)
+    else:
+        checked = safety_columns(outcome, utcnow()) if outcome is not None else {}
+        settled = await lifecycle.mark_available(
+            svc.stores.files, file_id, ingested, **RELEASED, **checked
+        )
+    if not settled:
         # Deleted or expired while we streamed: these bytes are not the file.
         await svc.storage.delete(ingested.key)
         raise access_denied("This upload is no longer open.")

@@ -27,6 +27,8 @@ from assured_server.db.models import StoredFile
 from assured_server.files.records import AVAILABLE, EXPIRED, PENDING, REJECTED
 from assured_server.stores.unit import Unit, owned_row, writer_of
 
+SCAN_OWED = "pending"
+"""``scan_status`` of a pending file whose bytes are stored and wait for the scanner."""
 LEASE = timedelta(minutes=5)
 """How long a claim (of a sweeper or an upload) holds a row unless renewed."""
 # The table, for Core statements (the ORM's bulk-update machinery costs more than the update).
@@ -183,6 +185,15 @@ class Files:
             StoredFile.status == PENDING,
             StoredFile.upload_expires_at.is_not(None),
             StoredFile.upload_expires_at <= cutoff,
+            now=now,
+            limit=limit,
+        )
+
+    async def claim_scan_owed(self, now: datetime, limit: int) -> Sequence[StoredFile]:
+        """Claim pending files whose stored bytes wait for the malware scanner."""
+        return await self._claim_where(
+            StoredFile.status == PENDING,
+            StoredFile.scan_status == SCAN_OWED,
             now=now,
             limit=limit,
         )

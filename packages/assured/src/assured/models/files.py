@@ -16,11 +16,31 @@ __all__ = [
     "FileStatus",
     "FileUpload",
     "PresignedURL",
+    "Scan",
+    "ScanStatus",
     "UploadTicket",
 ]
 
 FileStatus = Literal["pending", "available", "rejected", "expired"]
 """The life of a v3 file: ``pending`` → ``available`` | ``rejected``; later ``expired``."""
+
+
+ScanStatus = Literal["skipped", "pending", "clean", "infected"]
+"""A malware scan: ``skipped`` (no scanner), ``pending`` (owed), ``clean`` or ``infected``."""
+
+
+class Scan(CamelResponseModel):
+    """What the server's malware scan concluded about a file (v1 and v3 alike)."""
+
+    status: ScanStatus
+    """``clean`` or ``infected`` once a scan ran; ``pending`` while one is owed (the file stays
+    ``pending`` until the scanner answers); ``skipped`` when the server scans nothing."""
+    engine: str | None = None
+    """The scanner that ran (``clamav``); ``None`` unless a scan ran."""
+    signature: str | None = None
+    """What was found in an infected file."""
+    scanned_at: datetime | None = None
+    """When the scan ran; ``None`` unless it did."""
 
 
 class FileUpload(ResponseModel):
@@ -42,6 +62,10 @@ class FileUpload(ResponseModel):
     """When the upload was received."""
     expires_at: datetime | None = None
     """When the file expires; ``None``: never (v1 files only expire when asked to)."""
+    content_flags: list[str] = Field(default_factory=list)
+    """What the server's content checks noticed (``pdf_javascript``, ``pdf_encrypted``, …)."""
+    scan: Scan | None = None
+    """The malware scan (``None`` from a server without content checks)."""
 
 
 class PresignedURL(ResponseModel):
@@ -86,6 +110,10 @@ class File(CamelResponseModel):
     """When its bytes arrived."""
     expires_at: datetime | None = None
     """When it expires."""
+    content_flags: list[str] = Field(default_factory=list)
+    """What the server's content checks noticed (``pdf_javascript``, ``pdf_encrypted``, …)."""
+    scan: Scan | None = None
+    """The malware scan (``None`` from a server without content checks)."""
 
 
 class UploadTicket(CamelResponseModel):
