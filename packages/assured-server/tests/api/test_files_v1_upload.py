@@ -69,6 +69,16 @@ def test_upload_stores_the_file_and_answers_its_s3_uri(
         "sha256",
         "created_at",
         "expires_at",
+        "content_flags",
+        "scan",
+    }
+    # This server scans nothing: the checks' findings say so.
+    assert body["content_flags"] == []
+    assert body["scan"] == {
+        "status": "skipped",
+        "engine": None,
+        "signature": None,
+        "scanned_at": None,
     }
     assert body["file_url"] == f"s3://assured-files/files/{body['id']}"
     assert body["filename"] == name and body["mime_type"] == expected

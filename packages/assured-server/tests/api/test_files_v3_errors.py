@@ -447,8 +447,13 @@ def test_a_created_upload_has_the_documented_shape(api: Api) -> None:
         "createdAt",
         "uploadedAt",
         "expiresAt",
+        "contentFlags",
+        "scan",
     }
     assert file["status"] == "pending" and file["size"] is None and file["sha256"] is None
+    # Nothing inspected yet: no flags, and the scan (if any) still to come.
+    assert file["contentFlags"] == [] and file["scan"]["status"] == "pending"
+    assert file["scan"]["engine"] is None and file["scan"]["scannedAt"] is None
     assert file["accountId"] == api.account_id and file["uploadedAt"] is None
     assert file["rejectionReason"] is None and file["businessProcess"] is None
 
