@@ -1,6 +1,8 @@
 """Content safety at start and under the default policies, with a real server and clamd.
 
 - clamd's stream limit (4 MiB here) below ASSURED_MAX_UPLOAD_BYTES: the server refuses to start.
+- clamd unreachable at start (the limit cannot be known): the server starts, not ready; once
+  clamd is there, a file over its stream limit is rejected UNSCANNABLE, never passed as clean.
 - Within the limit, and with the default policy, active PDFs are only flagged.
 """
 
@@ -12,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from safety_server_support import upload_v1, upload_v3
-from server_helpers import Api, make_api, pdf_bytes
+from clamd_support import SIGNATURES
+from safety_server_support import objects_of, ready_status, upload_v1, upload_v3
+from server_helpers import Api, assert_api_error, make_api, pdf_bytes, wait_until
 from test_safety_end_to_end import JS_PDF
 
-from assured_testing import Clamd, ServerProcess
+from assured_testing import Clamd, ServerProcess, clamd_binary
 from assured_testing.ports import free_port
 from assured_testing.server import clean_env
 
@@ -76,3 +79,35 @@ def test_under_the_default_policy_active_pdfs_are_flagged_and_kept(flagging_api:
     # A file within the limit is scanned whole; an upload over ASSURED_MAX_UPLOAD_BYTES is 413.
     response = upload_v1(flagging_api, "big.pdf", "application/pdf", pdf_bytes(3 * MIB))
     assert response.status_code == 413, response.text
+
+
+def test_a_file_over_the_stream_limit_clamd_did_not_tell_at_start_is_unscannable(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    binary = clamd_binary()
+    if binary is None:
+        pytest.skip("clamd is not installed (Debian package clamav-daemon; CI installs it)")
+    late = Clamd(tmp_path_factory.mktemp("clamd-late"), SIGNATURES, binary)  # 4 MiB limit
+    data = tmp_path_factory.mktemp("late")
+    env = _serve_env(data, late, 8 * MIB)
+    overrides = {k: v for k, v in env.items() if k.startswith("ASSURED_")}
+    server = ServerProcess(data, env_overrides=overrides).start()  # clamd not there yet
+    try:
+        api = make_api(server, server.new_account("late"))
+        assert ready_status(api) == 503
+        late.start()
+        wait_until(lambda: ready_status(api) == 200, 30)
+        over = pdf_bytes(5 * MIB)
+        status, file = upload_v3(api, "long.pdf", "application/pdf", over)
+        assert status == 400, file
+        assert file["status"] == "rejected" and file["rejectionReason"] == "UNSCANNABLE", file
+        assert file["scan"]["status"] == "skipped" and objects_of(api, file["id"]) == []
+        response = upload_v1(api, "long.pdf", "application/pdf", over)
+        assert_api_error(response, 400, "UNSCANNABLE", field="file")
+        # Under the limit the same server scans and accepts.
+        status, file = upload_v3(api, "short.pdf", "application/pdf", pdf_bytes(MIB))
+        assert status == 204 and file["status"] == "available" and file["scan"]["status"] == "clean"
+        api.client.close()
+    finally:
+        server.stop()
+        late.stop()

@@ -87,3 +87,53 @@ def test_download_url_and_page() -> None:
     page = FilePage.model_validate({"items": [file_json()], "nextCursor": None})
     assert page.next_cursor is None
     assert page.items[0].id == "f-1"
+
+
+def test_file_reads_its_scan_and_content_flags() -> None:
+    file = File.model_validate(
+        file_json(
+            status="rejected",
+            rejectionReason="MALWARE_DETECTED",
+            contentFlags=["pdf_javascript"],
+            scan={
+                "status": "infected",
+                "engine": "clamav",
+                "signature": "Eicar-Test-Signature",
+                "scannedAt": "2026-01-15T10:31:00Z",
+            },
+        )
+    )
+    assert file.content_flags == ["pdf_javascript"]
+    assert file.scan is not None and file.scan.status == "infected"
+    assert file.scan.signature == "Eicar-Test-Signature"
+    assert file.scan.scanned_at == datetime(2026, 1, 15, 10, 31, tzinfo=UTC)
+    wire = file.model_dump(mode="json", by_alias=True)
+    assert wire["contentFlags"] == ["pdf_javascript"] and wire["scan"]["scannedAt"]
+
+
+def test_a_file_from_a_server_without_content_checks_has_no_scan() -> None:
+    file = File.model_validate(file_json())
+    assert file.scan is None and file.content_flags == []
+
+
+def test_file_upload_reads_the_v1_scan_in_snake_case() -> None:
+    upload = FileUpload.model_validate(
+        upload_json("f-9", "scan.pdf")
+        | {
+            "content_flags": ["pdf_encrypted"],
+            "scan": {
+                "status": "clean",
+                "engine": "clamav",
+                "signature": None,
+                "scanned_at": "2026-01-15T10:30:01Z",
+            },
+        }
+    )
+    assert upload.content_flags == ["pdf_encrypted"]
+    assert upload.scan is not None and upload.scan.status == "clean"
+    assert upload.scan.scanned_at == datetime(2026, 1, 15, 10, 30, 1, tzinfo=UTC)
+
+
+def test_an_unknown_scan_status_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        File.model_validate(file_json(scan={"status": "maybe"}))

@@ -32,8 +32,9 @@ def err_console() -> Console:
 
 
 def to_jsonable(model: BaseModel) -> dict[str, Any]:
-    """A model as the API writes it (camelCase for v3 objects)."""
-    return model.model_dump(mode="json", by_alias=True)
+    """A model as the API wrote it (camelCase for v3 objects): only the fields it sent, so a
+    field the SDK knows but the server did not send (an older server) is not made up."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 def print_json(data: Any) -> None:
