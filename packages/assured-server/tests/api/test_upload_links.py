@@ -370,6 +370,10 @@ def test_files_go_through_a_link_until_it_is_used_up(
     # A file the account made itself carries no link.
     own = owner.created()
     assert own["file"]["uploadLinkId"] is None
+    # The token is a credential: the log names the route, never the token.
+    assert links_server.log_path is not None
+    log = links_server.log_path.read_text()
+    assert "/u/{token}/files" in log and token not in log
 
 
 def test_a_link_sees_only_its_own_files(
