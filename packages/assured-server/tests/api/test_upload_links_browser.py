@@ -159,6 +159,7 @@ def test_a_pdf_picked_with_the_keyboard_becomes_available(
     assert "au-ok" in (line.get_attribute("class") or "")
     assert line.locator(".au-name").inner_text() == "licence.pdf"
     assert line.locator("progress").evaluate("p => p.value") == 100
+    assert page.locator(".au-remaining").inner_text() == "1"  # of the link's two files
     seen = page.evaluate("window.seenStates")
     assert any(text.startswith("Uploading") for text in seen), seen
     assert session.elsewhere == []
@@ -253,3 +254,30 @@ def test_markup_in_the_label_is_text_and_a_phone_never_scrolls_sideways(
     width = struct.unpack(">I", shot.read_bytes()[16:20])[0]  # the PNG's IHDR width
     assert width == 390, width
     assert session.dialogs == [] and session.elsewhere == []
+
+
+def test_the_uploader_sends_a_v3_create_response_given_by_a_back_end(
+    owner: Api, visit: Any, tmp_path: Path
+) -> None:
+    # The uploader on a page of the server's origin (the link page is one), fed by a create
+    # response the back end made with its token, not by a link.
+    page = visit().open(_link(owner)["url"])
+    ticket = owner.created("scan.pdf", "application/pdf")
+    page.evaluate(
+        """(ticket) => {
+            const box = document.createElement("div");
+            box.id = "v3";
+            document.body.appendChild(box);
+            window.outcomes = [];
+            AssuredUpload.mount(box, {upload: ticket, onResult: (o) => window.outcomes.push(o)});
+        }""",
+        ticket,
+    )
+    chosen = tmp_path / "scan.pdf"
+    chosen.write_bytes(pdf_bytes(5000))
+    page.locator("#v3 input.au-input").set_input_files(str(chosen))
+    page.locator("#v3 .au-state", has_text="Sent").wait_for()
+    outcome = page.evaluate("window.outcomes[0]")
+    assert outcome["status"] == "uploaded" and outcome["file"]["id"] == ticket["id"], outcome
+    file = owner.get_file(ticket["id"]).json()
+    assert file["status"] == "available" and file["uploadLinkId"] is None

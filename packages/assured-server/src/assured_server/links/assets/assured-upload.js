@@ -248,7 +248,7 @@
       item.bar.value = 100;
       item.state.textContent = "Available: received and checked.";
     } else if (outcome.status === "uploaded") {
-      item.state.textContent = "Sent.";
+      item.state.textContent = "Sent: the file reached storage.";
     } else {
       item.state.textContent = "Rejected: " + reasonWords(outcome.reason, this) + ".";
     }
@@ -279,6 +279,9 @@
       ticket = created;
       if (self.link) {
         self.remaining -= 1;
+        // The hosted page says how many more files the link takes: keep it true.
+        var shown = document.querySelector(".au-remaining");
+        if (shown && self.remaining >= 0) shown.textContent = String(self.remaining);
         if (self.remaining <= 0) self.close(REASONS.LINK_USED);
       }
       item.state.textContent = "Uploading 0%";
