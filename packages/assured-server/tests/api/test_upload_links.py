@@ -202,6 +202,11 @@ def test_an_empty_body_makes_a_link_with_the_defaults(owner: Api) -> None:
     created = datetime.fromisoformat(link["createdAt"].replace("Z", "+00:00"))
     expires = datetime.fromisoformat(link["expiresAt"].replace("Z", "+00:00"))
     assert abs((expires - created) - timedelta(days=7)) < timedelta(seconds=2)
+    blank = _new_link(owner, label="   ")
+    for made in (link, blank):
+        page = httpx.get(made["url"], timeout=30)
+        assert '<h1 class="au-label">Upload documents</h1>' in page.text
+        assert "Up to <span class=\"au-remaining\">1</span> more file<" in page.text
 
 
 @pytest.mark.parametrize(

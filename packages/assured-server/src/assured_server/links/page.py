@@ -103,7 +103,8 @@ class PageLink:
 
 def upload_page(link: PageLink) -> str:
     """The page a person uploads with."""
-    title = link.label or "Upload documents"
+    # A label of only white space would leave the page without a heading.
+    title = link.label if link.label and link.label.strip() else "Upload documents"
     kinds = ", ".join(_TYPE_WORDS.get(t, t) for t in link.content_types)
     files_word = "file" if link.remaining == 1 else "files"
     body = (
