@@ -206,7 +206,7 @@ def test_an_empty_body_makes_a_link_with_the_defaults(owner: Api) -> None:
     for made in (link, blank):
         page = httpx.get(made["url"], timeout=30)
         assert '<h1 class="au-label">Upload documents</h1>' in page.text
-        assert "Up to <span class=\"au-remaining\">1</span> more file<" in page.text
+        assert 'Up to <span class="au-remaining">1</span> more file<' in page.text
 
 
 @pytest.mark.parametrize(
