@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated web origins allowed to call the API from a browser, or *.",
     )
+    upload_link_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=0,
+        description="Requests per minute per upload link (page, creates, status reads); 0: off.",
+    )
 
     @field_validator("max_expiration")
     @classmethod

@@ -30,6 +30,8 @@ class ErrorCode(enum.StrEnum):
     STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    LINK_EXPIRED = "LINK_EXPIRED"
+    LINK_USED = "LINK_USED"
 
     @property
     def status(self) -> int:
@@ -59,6 +61,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.STORAGE_UNAVAILABLE: 503,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.LINK_EXPIRED: 410,
+    ErrorCode.LINK_USED: 409,
 }
 
 _DEFAULT_DETAIL: dict[ErrorCode, str] = {

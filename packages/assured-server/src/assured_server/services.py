@@ -30,9 +30,12 @@ class Services:
     shutting_down: bool = field(default=False)
     stores: Stores = field(init=False)
     revocations: Revocations = field(init=False)
+    link_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.stores = Stores(self.db)
+        # Per upload link (keyed by the token's hash): the link's token is its only credential.
+        self.link_limiter = RateLimiter(self.settings.upload_link_rate_limit_per_minute)
         self.revocations = Revocations(self.stores.accounts, self.settings)
 
     @classmethod

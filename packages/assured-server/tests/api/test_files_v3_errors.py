@@ -447,10 +447,12 @@ def test_a_created_upload_has_the_documented_shape(api: Api) -> None:
         "createdAt",
         "uploadedAt",
         "expiresAt",
+        "uploadLinkId",
     }
     assert file["status"] == "pending" and file["size"] is None and file["sha256"] is None
     assert file["accountId"] == api.account_id and file["uploadedAt"] is None
     assert file["rejectionReason"] is None and file["businessProcess"] is None
+    assert file["uploadLinkId"] is None
 
 
 # --- list -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from assured_server.db.models import (
     ProviderProfile,
     RevokedToken,
     StoredFile,
+    UploadLink,
     User,
 )
 
@@ -146,6 +147,7 @@ class Accounts:
                 ProviderDocument,
                 ProviderProfile,
                 StoredFile,
+                UploadLink,
                 IdempotencyRecord,
                 User,
                 ApiKey,

@@ -86,6 +86,8 @@ class File(CamelResponseModel):
     """When its bytes arrived."""
     expires_at: datetime | None = None
     """When it expires."""
+    upload_link_id: str | None = None
+    """The upload link the file came through, or ``None``."""
 
 
 class UploadTicket(CamelResponseModel):
