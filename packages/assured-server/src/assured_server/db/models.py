@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assured_server.db.types import UTCDateTime
@@ -170,3 +170,19 @@ class DeletedAccount(Base):
     __tablename__ = "deleted_accounts"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class EncryptionKey(Base):
+    """An account's key for encryption at rest, wrapped by the master key (never in the clear).
+
+    Deleting the row is crypto-shredding: the account's objects, wherever copies of them are,
+    can no longer be decrypted. The reserved owner ``*`` holds a check key that proves which
+    master key the server must start with, even before any account has a key.
+    """
+
+    __tablename__ = "encryption_keys"
+    owner: Mapped[str] = mapped_column(ID, primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary(128))
+    # Which master key wrapped it (an id derived from the key): a rotation resumes by it.
+    master_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
