@@ -115,6 +115,8 @@ async def rotate(keys: EncryptionKeys, old: MasterKey, new: MasterKey) -> Rotate
     """
     already = (await keys.master_ids()).get(new.key_id, 0)
     done = 0
+    if old.key_id == new.key_id:
+        return Rotated(rewrapped=0, already=already)  # rotated already, and restarted with it
     while batch := await keys.wrapped_by(old.key_id, limit=ROTATE_BATCH):
         for row in batch:
             secret = old.unwrap(row.owner, row.wrapped)

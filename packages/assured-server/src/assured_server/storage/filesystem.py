@@ -167,6 +167,19 @@ class FilesystemStorage(SigV4Presigning, StorageBackend):
         while (piece := await anyio.to_thread.run_sync(next, pieces, None)) is not None:
             yield piece
 
+    async def is_encrypted(self, key: str) -> bool:
+        """Whether the object under ``key`` is stored in the encrypted format."""
+        path = self.path_of(key)
+
+        def lead() -> bytes:
+            with path.open("rb") as handle:
+                return handle.read(len(MAGIC))
+
+        try:
+            return is_encrypted(await anyio.to_thread.run_sync(lead))
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+
     async def head(self, key: str) -> ObjectInfo:
         """Size (of the plaintext), a content-derived ETag and the modification time."""
         path = self.path_of(key)

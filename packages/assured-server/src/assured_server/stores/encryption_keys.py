@@ -48,7 +48,7 @@ class EncryptionKeys:
             rows = await session.execute(
                 select(EncryptionKey.master_id, func.count()).group_by(EncryptionKey.master_id)
             )
-            return {master: int(count) for master, count in rows.tuples()}
+            return {str(master): int(count) for master, count in rows}
 
     async def wrapped_by(self, master_id: str, *, limit: int) -> list[EncryptionKey]:
         """At most ``limit`` keys wrapped by the master key ``master_id``, by owner."""
