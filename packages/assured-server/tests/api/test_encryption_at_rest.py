@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import Api, make_api, pdf_bytes, sha256
+from server_helpers import Api, make_api, sha256
 
 from assured_server.config import load_settings
 from assured_server.services import Services
@@ -133,9 +133,7 @@ def test_uploads_are_encrypted_on_disk_and_served_as_uploaded(encrypted: Api) ->
     _no_sentinel_under(encrypted.server.data_dir)
 
 
-def test_deleting_an_account_shreds_its_key_for_every_copy(
-    encrypted: Api, tmp_path: Path
-) -> None:
+def test_deleting_an_account_shreds_its_key_for_every_copy(encrypted: Api, tmp_path: Path) -> None:
     server = encrypted.server
     victim = make_api(server, server.new_account("victim"))
     content = _document(5000)
