@@ -133,6 +133,27 @@ def test_uploads_are_encrypted_on_disk_and_served_as_uploaded(encrypted: Api) ->
     _no_sentinel_under(encrypted.server.data_dir)
 
 
+def test_a_changed_stored_chunk_fails_the_download(encrypted: Api) -> None:
+    content = _document(MIB + 100)
+    file_id = _v1_upload(encrypted, content)
+    stored = encrypted.server.data_dir / "objects" / "assured-files" / "files" / file_id
+    raw = bytearray(stored.read_bytes())
+    raw[-50] ^= 0x01  # in the second (last) chunk
+    stored.write_bytes(raw)
+    # A range in the changed chunk: an error before any byte.
+    part = _download(encrypted, file_id, {"Range": f"bytes={MIB}-{MIB + 10}"})
+    assert part.status_code == 500 and b"<Code>InternalError</Code>" in part.content
+    # The whole file: the first chunk may go out, then the response is cut short.
+    url = encrypted.download_url(file_id).json()["url"]
+    got = bytearray()
+    with pytest.raises(httpx.HTTPError), httpx.stream("GET", url, timeout=60) as response:
+        for piece in response.iter_bytes():
+            got += piece
+    assert len(got) < len(content) and content.startswith(bytes(got))
+    # Unchanged bytes still read.
+    assert _download(encrypted, file_id, {"Range": "bytes=0-99"}).content == content[:100]
+
+
 def test_deleting_an_account_shreds_its_key_for_every_copy(encrypted: Api, tmp_path: Path) -> None:
     server = encrypted.server
     victim = make_api(server, server.new_account("victim"))
