@@ -1,11 +1,13 @@
-"""The keyring over a real SQLite database: first keys, start-up checks, rotation, shredding."""
+"""The keyring over real databases (SQLite, PostgreSQL): first keys, start-up checks, rotation,
+shredding."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from server_helpers import create_postgres_database, drop_postgres_database
 
 from assured_server.clock import utcnow
 from assured_server.db.engine import Database
@@ -16,12 +18,25 @@ from assured_server.storage.encryption import EncryptionKeyError, MasterKey, new
 from assured_server.stores import Stores
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    # Not async: making a PostgreSQL database runs an event loop of its own.
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'k.db'}"
+        return
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'k.db'}")
-    await migrate(db)
-    yield Stores(db)
-    await db.dispose()
+async def stores(database_url: str) -> AsyncIterator[Stores]:
+    db = Database(database_url)
+    try:
+        await migrate(db)
+        yield Stores(db)
+    finally:
+        await db.dispose()
 
 
 async def _file(stores: Stores, account_id: str, file_id: str) -> None:
