@@ -75,6 +75,7 @@ def serve(
     logs.configure(settings.log_level)
     tighten(settings)
     raise_open_file_limit()  # before the workers start: they inherit it
+    keys_cli.refuse_unusable_key_file(settings)
     _migrate_in_child(settings)
     keys_cli.refuse_bad_master_key(settings)
     if settings.storage_backend == "filesystem":

@@ -34,8 +34,19 @@ def _encrypted_settings() -> tuple[Settings, Path]:
     return settings, settings.encryption_key_file
 
 
+def refuse_unusable_key_file(settings: Settings) -> None:
+    """Before anything else of ``serve``: a missing, open or malformed key file stops it."""
+    if settings.encryption_key_file is None:
+        return
+    try:
+        MasterKey.load(settings.encryption_key_file)
+    except EncryptionKeyError as exc:
+        raise _fail(f"ASSURED_ENCRYPTION_KEY_FILE: {exc}") from exc
+
+
 def refuse_bad_master_key(settings: Settings) -> None:
-    """Before ``serve`` starts: exit with a clear message if the master key cannot be used."""
+    """Before ``serve`` starts (schema current): exit with a clear message unless the master
+    key is the one that wraps the stored account keys."""
     if settings.encryption_key_file is None:
         return
     from assured_server.services import Services
