@@ -57,6 +57,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_migrations:
             await migrate(services.db)
+        await services.start_encryption()
         await services.storage.start()
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(services.revocations.run)

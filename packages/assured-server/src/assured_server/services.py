@@ -51,6 +51,21 @@ class Services:
             passwords=PasswordPool(settings.password_check_threads, settings.password_check_queue),
         )
 
+    async def start_encryption(self) -> None:
+        """With ``ASSURED_ENCRYPTION_KEY_FILE``: check the master key against the stored account
+        keys (raising ``EncryptionKeyError`` to refuse the start), then encrypt every object."""
+        path = self.settings.encryption_key_file
+        if path is None:
+            return
+        from assured_server.files.keyring import Keyring
+        from assured_server.storage.encryption import MasterKey
+        from assured_server.storage.filesystem import FilesystemStorage
+
+        keyring = Keyring(MasterKey.load(path), self.stores.encryption_keys, self.stores.files)
+        await keyring.check()
+        assert isinstance(self.storage, FilesystemStorage)  # noqa: S101 - Settings insists
+        self.storage.encrypt_with(keyring)
+
     async def close(self) -> None:
         """Release the database pool, storage connections and password-check threads."""
         await self.storage.close()

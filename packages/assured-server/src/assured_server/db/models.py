@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assured_server.db.types import UTCDateTime
@@ -201,3 +201,19 @@ class UploadLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_upload_links_account_id_id", "account_id", "id"),)
+
+
+class EncryptionKey(Base):
+    """An account's key for encryption at rest, wrapped by the master key (never in the clear).
+
+    Deleting the row is crypto-shredding: the account's objects, wherever copies of them are,
+    can no longer be decrypted. The reserved owner ``*`` holds a check key that proves which
+    master key the server must start with, even before any account has a key.
+    """
+
+    __tablename__ = "encryption_keys"
+    owner: Mapped[str] = mapped_column(ID, primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary(128))
+    # Which master key wrapped it (an id derived from the key): a rotation resumes by it.
+    master_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from assured_server.db.engine import Database
 from assured_server.stores.accounts import Accounts
+from assured_server.stores.encryption_keys import EncryptionKeys
 from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
 from assured_server.stores.providers import Providers
@@ -27,6 +28,7 @@ class Stores:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.accounts = Accounts(db)
+        self.encryption_keys = EncryptionKeys(db)
         self.files = Files(db)
         self.idempotency = IdempotencyKeys(db)
         self.providers = Providers(db)
