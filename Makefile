@@ -5,6 +5,12 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+# Bytecode is compiled when packages are installed, and written for our own modules on first
+# import, even where the environment says PYTHONDONTWRITEBYTECODE: without it every process the
+# tests and benchmarks start (each server, each admin command) compiles all it imports again,
+# about twice the CPU of a server's start.
+export UV_COMPILE_BYTECODE := 1
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint unasync bench bench-quick sync clean
 
@@ -22,8 +28,14 @@ sync: $(VENV)/.synced
 run: sync
 	$(RUN) assured-server serve --demo $(if $(PORT),--port $(PORT))
 
+# Two parts: most tests on TEST_WORKERS processes (pytest-xdist, a whole file per process: a
+# module's server is started once), then the tests marked `serial` (they measure time or flood
+# the machine) alone. A part that selects nothing (exit 5, e.g. with PYTEST_ARGS) is no failure.
+TEST_WORKERS ?= 2
 test: sync
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS); \
+	    rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
+	$(RUN) pytest -m serial $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
 
 lint: sync
 	$(RUN) ruff format --check .

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import tempfile
 import time
@@ -15,7 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import api_rate, large_uploads, login_flood, presign, sdk, slow_clients, small_docs, wrk
+from bench import (
+    api_rate,
+    cors_rate,
+    large_uploads,
+    login_flood,
+    presign,
+    sdk,
+    slow_clients,
+    small_docs,
+    wrk,
+)
 from bench.ceiling_app import CeilingProcess
 from bench.common import MIB, BenchServer
 from bench.deployments import (
@@ -199,6 +210,26 @@ def presign_rows(ops: dict[str, float]) -> list[Row]:
     ]
 
 
+def section_order(row: Row) -> int:
+    """Sort key: a section's number, the last one of a range ("1–2" sorts as 2)."""
+    return int(re.findall(r"\d+", row.section)[-1])
+
+
+def cors_row(results: dict[str, wrk.WrkResult]) -> Row:
+    """Row 11: create-upload with CORS on (an allowed ``Origin`` sent) against off."""
+    ratio = results["cors"].rps / results["plain"].rps
+    return Row(
+        "11",
+        f"v3 create-upload, wrk c32, `ASSURED_CORS_ORIGINS` set and an allowed `Origin` sent, "
+        f"{SQLITE_FILESYSTEM}, {LOAD_WORKERS} workers",
+        wrk_cell(results["cors"]),
+        f"the same server without CORS {wrk_cell(results['plain'])}",
+        times(ratio),
+        "≥ 0.97×",
+        verdict(ratio >= 0.97 and results["cors"].errors == 0),
+    )
+
+
 def api_rows(deployment: str, results: dict[str, wrk.WrkResult]) -> list[Row]:
     """Row 5 for one deployment."""
     rows = []
@@ -326,6 +357,25 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         rows += api_rows(POSTGRES_SEAWEED, cloud_rate)
 
+                say(f"CORS on and off, v3 create-upload ({SQLITE_FILESYSTEM})")
+                plain = BenchServer.start(work / "server-cors-off", LOAD_ENV)
+                with stopping(plain):
+                    cors = BenchServer.start(
+                        work / "server-cors-on", {**LOAD_ENV, **cors_rate.CORS_ENV}
+                    )
+                    with stopping(cors):
+                        rows.append(
+                            cors_row(
+                                cors_rate.run(
+                                    wrk_binary,
+                                    plain,
+                                    cors,
+                                    seconds=profile.load_seconds,
+                                    runs=profile.runs,
+                                )
+                            )
+                        )
+
         say(f"slow clients: {slow_clients.SLOW:,} dribbling heads, four 64 MiB headers")
         rows += slow_rows(work, notes)
 
@@ -338,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         with stopping(server):
             flood = login_flood.run(server, seconds=profile.load_seconds, runs=profile.runs)
     rows += login_rows(flood)
-    rows.sort(key=lambda row: row.section[-1])  # stable: measured order within a section
+    rows.sort(key=section_order)  # stable: measured order within a section
 
     minutes = (time.perf_counter() - started) / 60
     print(

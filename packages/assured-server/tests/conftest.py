@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck
@@ -33,6 +34,28 @@ hypothesis_settings.register_profile(
     print_blob=True,
 )
 hypothesis_settings.load_profile("assured")
+
+# Tests that measure time or fill the machine (connection floods, per-minute limits, latency
+# under load) are marked `serial`: `make test` runs them alone, after the rest has run on
+# several processes, so that no other test competes with them for the cores.
+SERIAL = (
+    "serving/",
+    "api/test_login_throttling.py",
+    "auth/test_token_algorithms_and_limits.py",
+    "auth/test_token_cache.py",
+    "db/test_group_commit_cancellation.py",
+    "db/test_sqlite_write_queue.py",
+)
+TESTS = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of :data:`SERIAL` (before ``-m`` selects by marks)."""
+    for item in items:
+        if item.path.is_relative_to(TESTS):
+            if item.path.relative_to(TESTS).as_posix().startswith(SERIAL):
+                item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="session", params=["sqlite-filesystem", "postgres-s3"])

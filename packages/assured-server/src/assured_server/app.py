@@ -19,10 +19,12 @@ from assured_server.api import (
     files_v1,
     files_v3,
     handlers,
+    link_page,
     ops,
     presign_v1,
     providers_v1,
     upload_limits,
+    upload_links,
 )
 from assured_server.api.cors import CorsPolicy
 from assured_server.api.login_gate import LoginGate
@@ -55,6 +57,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_migrations:
             await migrate(services.db)
+        await services.start_encryption()
         await services.storage.start()
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(services.revocations.run)
@@ -97,6 +100,8 @@ def create_app(
         upload_limits,
         presign_v1,
         providers_v1,
+        upload_links,
+        link_page,
         storage_routes,
     ):
         app.include_router(module.router)

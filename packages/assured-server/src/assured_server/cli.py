@@ -75,12 +75,14 @@ def serve(
     logs.configure(settings.log_level)
     tighten(settings)
     raise_open_file_limit()  # before the workers start: they inherit it
+    keys_cli.refuse_unusable_key_file(settings)
     _migrate_in_child(settings)
     if settings.scanner == "clamav":
         problem = _run(_scanner_problem, settings)
         if problem is not None:
             typer.echo(f"error: {problem}", err=True)
             raise typer.Exit(1)
+    keys_cli.refuse_bad_master_key(settings)
     if settings.storage_backend == "filesystem":
         # A killed server leaves its uploads' leases behind; with the files on this machine's
         # disk no process of that run is alive (replicas share an S3 store, never a data dir).
@@ -434,7 +436,7 @@ def delete_account(
 
 
 async def _delete_account(settings: Settings, store: Accounts, account_id: str) -> int:
-    """Remove the account's objects, then its rows; how many files it had.
+    """Destroy the account's encryption key, remove its objects, then its rows; how many files.
 
     The objects go first: if this is interrupted, the rows still list what to remove and the
     command can run again (removing an object that is already gone is no error).
@@ -445,6 +447,9 @@ async def _delete_account(settings: Settings, store: Accounts, account_id: str) 
     from assured_server.storage.base import ObjectNotFound
     from assured_server.storage.factory import make_storage
 
+    # Crypto-shredding first: from here on no copy of the account's objects can be decrypted,
+    # even if what follows is interrupted (or a backup holds them).
+    await store.shred(account_id)
     storage = make_storage(settings)
     await storage.start()
     try:
@@ -460,6 +465,11 @@ async def _delete_account(settings: Settings, store: Accounts, account_id: str) 
     finally:
         await storage.close()
     return len(file_ids)
+
+
+from assured_server import keys_cli  # noqa: E402 - its commands use the helpers above
+
+app.add_typer(keys_cli.keys, name="keys")
 
 
 def main() -> None:

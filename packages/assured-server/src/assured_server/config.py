@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         default=100_000_000, ge=1, description="Images declaring more pixels are rejected."
     )
+    encryption_key_file: Path | None = Field(
+        default=None,
+        description="Master key (32 bytes, base64; mode 0600): the embedded storage encrypts.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -103,6 +107,11 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         default="",
         description="Comma-separated web origins allowed to call the API from a browser, or *.",
+    )
+    upload_link_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=0,
+        description="Requests per minute per upload link (page, creates, status reads); 0: off.",
     )
 
     @field_validator("max_expiration")
@@ -151,6 +160,11 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"ASSURED_STORAGE_BACKEND=s3 needs {', '.join(missing)}")
+        if self.encryption_key_file is not None and self.storage_backend != "filesystem":
+            raise ValueError(
+                "ASSURED_ENCRYPTION_KEY_FILE encrypts the embedded (filesystem) storage;"
+                " an S3 store encrypts with its own server-side encryption"
+            )
         if self.jwt_algorithm != "HS256" and self.jwt_private_key_file is None:
             raise ValueError(f"ASSURED_JWT_ALGORITHM={self.jwt_algorithm} needs a key pair")
         return self

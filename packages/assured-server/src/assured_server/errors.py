@@ -36,6 +36,8 @@ class ErrorCode(enum.StrEnum):
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
     UNSCANNABLE = "UNSCANNABLE"
     SCANNER_UNAVAILABLE = "SCANNER_UNAVAILABLE"
+    LINK_EXPIRED = "LINK_EXPIRED"
+    LINK_USED = "LINK_USED"
 
     @property
     def status(self) -> int:
@@ -70,6 +72,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.IMAGE_TOO_LARGE: 400,
     ErrorCode.UNSCANNABLE: 400,
     ErrorCode.SCANNER_UNAVAILABLE: 503,
+    ErrorCode.LINK_EXPIRED: 410,
+    ErrorCode.LINK_USED: 409,
 }
 
 _DEFAULT_DETAIL: dict[ErrorCode, str] = {

@@ -32,9 +32,12 @@ class Services:
     stores: Stores = field(init=False)
     revocations: Revocations = field(init=False)
     safety: SafetyPolicy = field(init=False)
+    link_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.stores = Stores(self.db)
+        # Per upload link (keyed by the token's hash): the link's token is its only credential.
+        self.link_limiter = RateLimiter(self.settings.upload_link_rate_limit_per_minute)
         self.revocations = Revocations(self.stores.accounts, self.settings)
         # The content checks of every upload path (scanner, PDF policy, pixel limit).
         self.safety = SafetyPolicy.from_settings(self.settings)
@@ -51,6 +54,21 @@ class Services:
             login_throttle=LoginThrottle(),
             passwords=PasswordPool(settings.password_check_threads, settings.password_check_queue),
         )
+
+    async def start_encryption(self) -> None:
+        """With ``ASSURED_ENCRYPTION_KEY_FILE``: check the master key against the stored account
+        keys (raising ``EncryptionKeyError`` to refuse the start), then encrypt every object."""
+        path = self.settings.encryption_key_file
+        if path is None:
+            return
+        from assured_server.files.keyring import Keyring
+        from assured_server.storage.encryption import MasterKey
+        from assured_server.storage.filesystem import FilesystemStorage
+
+        keyring = Keyring(MasterKey.load(path), self.stores.encryption_keys, self.stores.files)
+        await keyring.check()
+        assert isinstance(self.storage, FilesystemStorage)  # noqa: S101 - Settings insists
+        self.storage.encrypt_with(keyring)
 
     async def close(self) -> None:
         """Release the database pool, storage connections and password-check threads."""

@@ -36,6 +36,7 @@ from assured_server.db.models import (
     ProviderDocument,
     ProviderProfile,
     StoredFile,
+    UploadLink,
     User,
 )
 from assured_testing import Credentials, SeaweedFS, ServerProcess
@@ -267,6 +268,7 @@ def row_counts(server: ServerProcess, account_id: str) -> dict[str, int]:
             IdempotencyRecord,
             User,
             ApiKey,
+            UploadLink,
         ):
             counts[model.__tablename__] = int(
                 await session.scalar(
@@ -286,7 +288,9 @@ def row_counts(server: ServerProcess, account_id: str) -> dict[str, int]:
 
 
 def test_delete_account(admin_server: ServerProcess, connect: Callable[[Credentials], Api]) -> None:
-    creds = admin_server.new_account("leaving")
+    creds = admin_server.new_account(
+        "leaving", scopes="files:read files:write providers:read providers:write links:write"
+    )
     api = connect(creds)
     bystander = connect(admin_server.new_account("staying"))
     add_user(admin_server, creds.account_id)
@@ -310,7 +314,10 @@ def test_delete_account(admin_server: ServerProcess, connect: Callable[[Credenti
         },
     )
     assert document.status_code == 201, document.text
+    link = api.client.post(f"/v3/accounts/{creds.account_id}/upload-links", json={})
+    assert link.status_code == 201, link.text
     before = row_counts(admin_server, creds.account_id)
+    assert before["upload_links"] == 1
     assert before["files"] == 3 and before["users"] == 1 and before["api_keys"] == 1
     assert before["provider_profiles"] == 1 and before["provider_documents"] == 1
     assert before["idempotency_keys"] == 1

@@ -160,8 +160,12 @@ def test_a_refused_preflight_on_storage_is_s3s_xml_access_forbidden(
 
 
 def test_a_preflight_under_u_is_answered_by_the_policy_too(cors_api: Api) -> None:
-    # No route serves this path: the method asked for is not one of its (none), so 403.
+    # The upload link's API takes POST there (whatever the token: the preflight reads none).
     response = _preflight(cors_api.server, "/u/sometoken/files", ALLOWED, "POST")
+    assert response.status_code == 204, response.text
+    assert response.headers["access-control-allow-methods"] == "POST"
+    # A method the path does not have is refused.
+    response = _preflight(cors_api.server, "/u/sometoken/files", ALLOWED, "DELETE")
     assert_api_error(response, 403, "FORBIDDEN")
 
 

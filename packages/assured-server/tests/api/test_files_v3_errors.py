@@ -449,6 +449,7 @@ def test_a_created_upload_has_the_documented_shape(api: Api) -> None:
         "expiresAt",
         "contentFlags",
         "scan",
+        "uploadLinkId",
     }
     assert file["status"] == "pending" and file["size"] is None and file["sha256"] is None
     # Nothing inspected yet: no flags, and the scan (if any) still to come.
@@ -456,6 +457,7 @@ def test_a_created_upload_has_the_documented_shape(api: Api) -> None:
     assert file["scan"]["engine"] is None and file["scan"]["scannedAt"] is None
     assert file["accountId"] == api.account_id and file["uploadedAt"] is None
     assert file["rejectionReason"] is None and file["businessProcess"] is None
+    assert file["uploadLinkId"] is None
 
 
 # --- list -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
-from server_helpers import Api
+from server_helpers import Api, make_api
 
 from assured_testing import ServerProcess
 
@@ -178,6 +178,28 @@ def test_every_route_answers_what_it_documents(
     see(c.get(f"{documents}{document['id']}/"))
     see(c.delete(f"{profiles}{profile['id']}/"))
     see(c.delete(f"{api.files_path}/{ticket['id']}"))
+
+    # Upload links, and a link's own API.
+    linker = make_api(
+        server, server.new_account("openapi-links", scopes="files:read links:read links:write")
+    )
+    try:
+        links = f"/v3/accounts/{linker.account_id}/upload-links"
+        link = see(linker.client.post(links, json={"maxFiles": 1})).json()
+        see(linker.client.post(links, json={"maxFiles": 0}))
+        see(linker.client.get(links, params={"limit": 1}))
+        see(linker.client.get(f"{links}/{link['id']}"))
+        see(c.get(f"/v3/accounts/{api.account_id}/upload-links"))  # 403: no links scope
+        token = link["url"].rsplit("/", 1)[1]
+        body = {"fileName": "a.pdf", "contentType": "application/pdf"}
+        made = see(httpx.post(f"{base}/u/{token}/files", json=body, timeout=30)).json()
+        see(httpx.post(f"{base}/u/{token}/files", json=body, timeout=30))  # 409: used up
+        see(httpx.get(f"{base}/u/{token}/files/{made['id']}", timeout=30))
+        see(httpx.get(f"{base}/u/{token}/files/{ticket['id']}", timeout=30))  # 404
+        see(linker.client.delete(f"{links}/{link['id']}"))
+        see(linker.client.delete(f"{links}/{link['id']}x"))
+    finally:
+        linker.client.close()
 
     # Every JSON operation of the document was called and checked at least once.
     operations = {

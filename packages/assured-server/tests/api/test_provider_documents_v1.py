@@ -164,7 +164,13 @@ def test_a_wrong_type_overlong_string_or_unknown_field_is_invalid_request(
 
 @pytest.mark.parametrize(
     "provider",
-    ["not-a-uuid", str(uuid.uuid4()), "00000000-0000-0000-0000-000000000000", "OTHER", "DELETED"],
+    [
+        "not-a-uuid",
+        "c41e9b27-6d0a-4f58-8e3b-95a2d7f1c4e8",
+        "00000000-0000-0000-0000-000000000000",
+        "OTHER",
+        "DELETED",
+    ],
 )
 def test_an_unknown_malformed_foreign_or_deleted_provider_is_404(
     owner: Api, other_api: Api, file: dict[str, Any], provider: str

@@ -327,6 +327,18 @@ async def test_list_walks_every_page_with_the_filters(
     assert second["cursor"] == "c2"
 
 
+async def test_list_filters_by_upload_link_and_reads_the_link_id(
+    client: AssuredClient, api: respx.MockRouter
+) -> None:
+    linked = {**file_json("a"), "uploadLinkId": "link-1"}
+    route = api.get(FILES).mock(
+        return_value=httpx.Response(200, json={"items": [linked], "nextCursor": None})
+    )
+    page = await client.files.list_page(upload_link_id="link-1")
+    assert page.items[0].upload_link_id == "link-1"
+    assert dict(route.calls[0].request.url.params) == {"uploadLinkId": "link-1"}
+
+
 async def test_list_fetches_pages_lazily(client: AssuredClient, api: respx.MockRouter) -> None:
     route = api.get(FILES).mock(
         return_value=httpx.Response(200, json={"items": [file_json("a")], "nextCursor": "more"})

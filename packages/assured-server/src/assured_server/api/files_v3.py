@@ -136,7 +136,7 @@ async def _create(
     **answers(schemas.FileList),
 )
 async def list_account_files(account_id: str, request: Request, who: Caller) -> dict[str, Any]:
-    """``?status=&businessProcess=&limit=&cursor=`` → ``{"items", "nextCursor"}``."""
+    """``?status=&businessProcess=&uploadLinkId=&limit=&cursor=`` → ``{"items", "nextCursor"}``."""
     _caller(account_id, FILES_READ, who)
     svc = services(request)
     params = request.query_params
@@ -144,6 +144,7 @@ async def list_account_files(account_id: str, request: Request, who: Caller) -> 
     limit = int_param(params, "limit", default=50, minimum=1, maximum=200)
     cursor = uuid_param(params, "cursor")
     business_process = text_param(params, "businessProcess")
+    upload_link_id = uuid_param(params, "uploadLinkId")
     now = utcnow()
     rows = await svc.stores.files.page(
         who.account_id,
@@ -152,6 +153,7 @@ async def list_account_files(account_id: str, request: Request, who: Caller) -> 
         before_id=cursor,
         limit=limit + 1,
         now=now,
+        upload_link_id=upload_link_id,
     )
     page = rows[:limit]
     return {

@@ -87,6 +87,7 @@ class FileV3(_Closed):
         description="What the content checks noticed (pdf_javascript, …); empty when nothing."
     )
     scan: Scan
+    uploadLinkId: str | None = Field(description="The upload link it came through, or null.")
 
 
 class CreatedUpload(_Closed):
@@ -118,6 +119,56 @@ class UploadLimits(_Closed):
     """``GET /v3/accounts/{accountId}/upload-limits``."""
 
     maxSize: int
+
+
+# -- upload links ----------------------------------------------------------------------------
+
+LinkStatus = Literal["active", "used", "expired", "revoked"]
+
+
+class UploadLink(_Closed):
+    """An upload link as its account sees it (never its URL, which only the create shows)."""
+
+    id: str
+    label: str | None
+    contentTypes: list[str]
+    maxFiles: int
+    filesUploaded: int
+    status: LinkStatus
+    expiresAt: Timestamp
+    createdAt: Timestamp
+
+
+class CreatedUploadLink(_Closed):
+    """``POST /v3/accounts/{accountId}/upload-links``: the link with its URL, shown once."""
+
+    id: str
+    url: str
+    label: str | None
+    contentTypes: list[str]
+    maxFiles: int
+    filesUploaded: int
+    status: LinkStatus
+    expiresAt: Timestamp
+    createdAt: Timestamp
+
+
+class UploadLinkList(_Closed):
+    """``GET /v3/accounts/{accountId}/upload-links``, newest first."""
+
+    items: list[UploadLink]
+    nextCursor: str | None
+
+
+class LinkFile(_Closed):
+    """``GET /u/{token}/files/{id}``: what the person who uploaded may see of a file."""
+
+    id: str
+    fileName: str
+    contentType: str
+    size: int | None
+    status: FileStatus
+    rejectionReason: str | None
 
 
 # -- Assured API (v1) ----------------------------------------------------------------------

@@ -6,8 +6,13 @@ FILES_READ = "files:read"
 FILES_WRITE = "files:write"
 PROVIDERS_READ = "providers:read"
 PROVIDERS_WRITE = "providers:write"
-ALL_SCOPES = (FILES_READ, FILES_WRITE, PROVIDERS_READ, PROVIDERS_WRITE)
-DEFAULT_SCOPES = " ".join(ALL_SCOPES)
+LINKS_READ = "links:read"
+LINKS_WRITE = "links:write"
+# What a key created without ``--scopes`` gets.
+DEFAULT_SCOPE_LIST = (FILES_READ, FILES_WRITE, PROVIDERS_READ, PROVIDERS_WRITE)
+DEFAULT_SCOPES = " ".join(DEFAULT_SCOPE_LIST)
+# Every scope a key may be given; those past the defaults only by naming them.
+ALL_SCOPES = (*DEFAULT_SCOPE_LIST, LINKS_READ, LINKS_WRITE)
 
 
 def parse_scopes(value: str) -> str:
@@ -15,7 +20,7 @@ def parse_scopes(value: str) -> str:
     seen: list[str] = []
     for scope in value.split():
         if scope not in ALL_SCOPES:
-            raise ValueError(f"unknown scope {scope!r}; known: {DEFAULT_SCOPES}")
+            raise ValueError(f"unknown scope {scope!r}; known: {' '.join(ALL_SCOPES)}")
         if scope not in seen:
             seen.append(scope)
     if not seen:

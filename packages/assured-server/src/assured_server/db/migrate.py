@@ -23,8 +23,14 @@ _PG_LOCK_ID = 0x4153_5552_4544
 
 
 def head_revision() -> str:
-    """The newest revision id: migration files are named ``<NNNN>_<slug>.py`` with id NNNN."""
-    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+    """The newest revision id: that of the migration file ``<NNNN>_<slug>.py`` with the highest
+    NNNN (ids are ``NNNN`` or ``NNNN_<slug>``: read from the file's ``revision = "…"`` line)."""
+    newest = max((MIGRATIONS / "versions").glob("[0-9]*_*.py"), key=lambda p: p.name[:4])
+    for line in newest.read_text(encoding="utf-8").splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == "revision":
+            return value.strip().strip("\"'")
+    raise RuntimeError(f"{newest.name} names no revision")
 
 
 async def current_revision(database: Database) -> str | None:

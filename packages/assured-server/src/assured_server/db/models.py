@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assured_server.db.types import UTCDateTime
@@ -107,9 +107,13 @@ class StoredFile(Base):
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Space-separated flags (``pdf_javascript pdf_encrypted``): a closed set of short words.
     content_flags: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The upload link the file was created through, or None (no foreign key: a link row is
+    # never deleted while its account lives, and the account's deletion cascades to both).
+    upload_link_id: Mapped[str | None] = mapped_column(ID, nullable=True)
 
     __table_args__ = (
         Index("ix_files_account_id_id", "account_id", "id"),
+        Index("ix_files_upload_link_id", "upload_link_id"),
         Index("ix_files_status_expires_at", "status", "expires_at"),
         Index("ix_files_status_upload_expires_at", "status", "upload_expires_at"),
     )
@@ -179,3 +183,46 @@ class DeletedAccount(Base):
     __tablename__ = "deleted_accounts"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class UploadLink(Base):
+    """A link that lets a person without an account upload up to ``max_files`` files.
+
+    Only the SHA-256 of its token is kept: the URL is shown once, when the link is created.
+    """
+
+    __tablename__ = "upload_links"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Space-separated canonical types of the content-type table.
+    content_types: Mapped[str] = mapped_column(String(500))
+    max_files: Mapped[int] = mapped_column(Integer)
+    files_uploaded: Mapped[int] = mapped_column(Integer)
+    # The ``expiration`` of each file created through the link, in seconds.
+    file_expires_in: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    business_process: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    business_process_action: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_upload_links_account_id_id", "account_id", "id"),)
+
+
+class EncryptionKey(Base):
+    """An account's key for encryption at rest, wrapped by the master key (never in the clear).
+
+    Deleting the row is crypto-shredding: the account's objects, wherever copies of them are,
+    can no longer be decrypted. The reserved owner ``*`` holds a check key that proves which
+    master key the server must start with, even before any account has a key.
+    """
+
+    __tablename__ = "encryption_keys"
+    owner: Mapped[str] = mapped_column(ID, primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary(128))
+    # Which master key wrapped it (an id derived from the key): a rotation resumes by it.
+    master_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

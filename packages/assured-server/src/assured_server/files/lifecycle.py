@@ -48,6 +48,7 @@ class NewFile:
     description: str | None = None
     business_process: str | None = None
     business_process_action: str | None = None
+    upload_link_id: str | None = None
 
 
 def new_row(spec: NewFile, *, now: datetime, upload_window: int | None) -> StoredFile:
@@ -69,6 +70,7 @@ def new_row(spec: NewFile, *, now: datetime, upload_window: int | None) -> Store
         created_at=now,
         expires_at=expires_at,
         upload_expires_at=upload_expires_at,
+        upload_link_id=spec.upload_link_id,
     )
 
 

@@ -33,6 +33,7 @@ def file_v3(row: StoredFile, *, bucket: str, now: datetime) -> dict[str, Any]:
         "createdAt": rfc3339(row.created_at),
         "uploadedAt": rfc3339(row.uploaded_at),
         "expiresAt": rfc3339(row.expires_at),
+        "uploadLinkId": row.upload_link_id,
         "contentFlags": content_flags(row),
         "scan": {
             "status": scan_status(row),

@@ -36,6 +36,7 @@ from assured_server.s3_protocol.xml import post_response_xml
 from assured_server.safety.inspection import Inspection
 from assured_server.services import Services
 from assured_server.storage.base import ObjectExists, ObjectNotFound
+from assured_server.storage.encryption import ObjectUnreadable
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/storage", tags=["storage (S3 protocol)"])
@@ -298,6 +299,11 @@ async def get_object(bucket: str, key: str, request: Request) -> Response:
         first = await anext(aiter(chunks), b"")
     except ObjectNotFound as exc:
         raise no_such_key from exc
+    except ObjectUnreadable as exc:
+        # Encrypted bytes that fail authentication (changed on disk, or shredded): an error,
+        # never bytes. (Past the first chunk, the response is cut short instead.)
+        log.error("stored object of file %s is unreadable: %s", row.id, exc)
+        raise S3Error("InternalError", "We encountered an internal error.", 500) from exc
 
     async def body() -> AsyncIterator[bytes]:
         yield first

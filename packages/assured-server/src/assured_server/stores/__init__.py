@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 
 from assured_server.db.engine import Database
 from assured_server.stores.accounts import Accounts
+from assured_server.stores.encryption_keys import EncryptionKeys
 from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
 from assured_server.stores.providers import Providers
 from assured_server.stores.unit import Unit
+from assured_server.stores.upload_links import UploadLinks
 
 __all__ = ["Stores", "Unit"]
 
@@ -26,9 +28,11 @@ class Stores:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.accounts = Accounts(db)
+        self.encryption_keys = EncryptionKeys(db)
         self.files = Files(db)
         self.idempotency = IdempotencyKeys(db)
         self.providers = Providers(db)
+        self.upload_links = UploadLinks(db)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:

@@ -12,11 +12,13 @@ from assured_server.db.models import (
     Account,
     ApiKey,
     DeletedAccount,
+    EncryptionKey,
     IdempotencyRecord,
     ProviderDocument,
     ProviderProfile,
     RevokedToken,
     StoredFile,
+    UploadLink,
     User,
 )
 
@@ -136,16 +138,28 @@ class Accounts:
             )
             return list(rows)
 
+    async def shred(self, account_id: str) -> bool:
+        """Destroy the account's encryption key (its objects, and every copy of them, become
+        unreadable); whether it had one."""
+        async with self._db.write() as session:
+            result = await session.execute(
+                delete(EncryptionKey).where(EncryptionKey.owner == account_id)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def delete_account(self, account_id: str, now: datetime) -> bool:
         """Delete the account and every row of it in one transaction, and remember it as deleted
         (its tokens are refused); ``False`` if there is no such account."""
         async with self._db.write() as session:
             if await session.get(Account, account_id) is None:
                 return False
+            # Its encryption key too: one made by an upload since the shredding must not survive.
+            await session.execute(delete(EncryptionKey).where(EncryptionKey.owner == account_id))
             for model in (
                 ProviderDocument,
                 ProviderProfile,
                 StoredFile,
+                UploadLink,
                 IdempotencyRecord,
                 User,
                 ApiKey,

@@ -67,9 +67,11 @@ class Files:
         before_id: str | None,
         limit: int,
         now: datetime,
+        upload_link_id: str | None = None,
     ) -> Sequence[StoredFile]:
         """Newest first (ids are UUIDv7), ``limit`` rows after the cursor ``before_id``; the
-        status as clients see it (past ``expires_at`` a file counts as expired)."""
+        status as clients see it (past ``expires_at`` a file counts as expired); only the
+        files of one upload link when ``upload_link_id`` is given."""
         query = select(StoredFile).where(StoredFile.account_id == account_id)
         if status == EXPIRED:
             query = query.where(
@@ -89,6 +91,8 @@ class Files:
             query = query.where(StoredFile.status == status)
         if business_process is not None:
             query = query.where(StoredFile.business_process == business_process)
+        if upload_link_id is not None:
+            query = query.where(StoredFile.upload_link_id == upload_link_id)
         if before_id is not None:
             query = query.where(StoredFile.id < before_id)
         query = query.order_by(StoredFile.id.desc()).limit(limit)

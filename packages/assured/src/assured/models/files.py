@@ -114,6 +114,8 @@ class File(CamelResponseModel):
     """What the server's content checks noticed (``pdf_javascript``, ``pdf_encrypted``, …)."""
     scan: Scan | None = None
     """The malware scan (``None`` from a server without content checks)."""
+    upload_link_id: str | None = None
+    """The upload link the file came through, or ``None``."""
 
 
 class UploadTicket(CamelResponseModel):

@@ -191,15 +191,18 @@ class AsyncFiles(AsyncAPIResource):
         business_process: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        upload_link_id: str | None = None,
         **call: Unpack[CallOptions],
     ) -> FilePage:
-        """One page of files, newest first (``limit``: page size, 1..200)."""
+        """One page of files, newest first (``limit``: page size, 1..200; ``upload_link_id``:
+        only the files of that upload link)."""
         options = req.list_files(
             await self._client.account_id(),
             status=status,
             business_process=business_process,
             limit=limit,
             cursor=cursor,
+            upload_link_id=upload_link_id,
         )
         return await self._client.request(options, FilePage, **call)
 
@@ -209,6 +212,7 @@ class AsyncFiles(AsyncAPIResource):
         status: str | None = None,
         business_process: str | None = None,
         limit: int | None = None,
+        upload_link_id: str | None = None,
         **call: Unpack[CallOptions],
     ) -> AsyncPaginator[File]:
         """Every file, newest first, fetching pages of ``limit`` as ``async for`` goes."""
@@ -219,6 +223,7 @@ class AsyncFiles(AsyncAPIResource):
                 business_process=business_process,
                 limit=limit,
                 cursor=cursor,
+                upload_link_id=upload_link_id,
                 **call,
             )
             return req.page_items(page)

@@ -151,12 +151,14 @@ def list_files(
     business_process: str | None,
     limit: int | None,
     cursor: str | None,
+    upload_link_id: str | None = None,
 ) -> RequestOptions:
     """``GET /v3/accounts/{accountId}/files`` with its filters."""
     params: dict[str, str | int] = {}
     for key, value in (
         ("status", status),
         ("businessProcess", business_process),
+        ("uploadLinkId", upload_link_id),
         ("limit", limit),
         ("cursor", cursor),
     ):

@@ -190,15 +190,18 @@ class Files(SyncAPIResource):
         business_process: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        upload_link_id: str | None = None,
         **call: Unpack[CallOptions],
     ) -> FilePage:
-        """One page of files, newest first (``limit``: page size, 1..200)."""
+        """One page of files, newest first (``limit``: page size, 1..200; ``upload_link_id``:
+        only the files of that upload link)."""
         options = req.list_files(
             self._client.account_id(),
             status=status,
             business_process=business_process,
             limit=limit,
             cursor=cursor,
+            upload_link_id=upload_link_id,
         )
         return self._client.request(options, FilePage, **call)
 
@@ -208,6 +211,7 @@ class Files(SyncAPIResource):
         status: str | None = None,
         business_process: str | None = None,
         limit: int | None = None,
+        upload_link_id: str | None = None,
         **call: Unpack[CallOptions],
     ) -> SyncPaginator[File]:
         """Every file, newest first, fetching pages of ``limit`` as ``for`` goes."""
@@ -218,6 +222,7 @@ class Files(SyncAPIResource):
                 business_process=business_process,
                 limit=limit,
                 cursor=cursor,
+                upload_link_id=upload_link_id,
                 **call,
             )
             return req.page_items(page)

@@ -1,6 +1,6 @@
 """content safety: a file's scan and content flags
 
-Revision ID: 0005
+Revision ID: 0005_content_safety
 Revises: 0004
 Create Date: 2026-12-07
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0005_content_safety"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
