@@ -20,6 +20,7 @@ from bench import (
     api_rate,
     cors_rate,
     large_uploads,
+    link_page,
     login_flood,
     presign,
     sdk,
@@ -255,7 +256,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run everything, print the table, and return a process exit code."""
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller and shorter: about 3 minutes")
+    parser.add_argument(
+        "--rows",
+        type=lambda text: {int(part) for part in text.split(",")},
+        default=set(),
+        help="only these rows, e.g. --rows 9,10,11 (default: all)",
+    )
     args = parser.parse_args(argv)
+
+    def want(*sections: int) -> bool:
+        return not args.rows or bool(args.rows.intersection(sections))
+
     profile = QUICK if args.quick else FULL
     started = time.perf_counter()
     host = machine()
@@ -269,64 +280,68 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="assured-bench-") as tmp:
         work = Path(tmp)
         seaweed: Seaweed | None = None
-        say("starting SeaweedFS (weed mini)")
-        try:
-            seaweed = Seaweed.start(work / "seaweed")
-        except RuntimeError as exc:
-            notes.append(f"SeaweedFS rows skipped: {exc}")
+        if want(1, 2, 4, 5):
+            say("starting SeaweedFS (weed mini)")
+            try:
+                seaweed = Seaweed.start(work / "seaweed")
+            except RuntimeError as exc:
+                notes.append(f"SeaweedFS rows skipped: {exc}")
         with contextlib.ExitStack() as stack:
             if seaweed is not None:
                 stack.enter_context(stopping(seaweed))
 
-            # Row 1 on both deployments, interleaved, the second on a server of its own.
-            say(f"starting a {POSTGRES_SEAWEED} server")
-            with postgres_seaweed(
-                work / "server-pg-seaweed", seaweed, "assured-uploads", upload_env
-            ) as (cloud, cloud_note):
-                if cloud is None:
-                    notes.append(cloud_note)
-                say(f"large uploads: {profile.size // MIB} MiB, {profile.rounds} rounds")
-                server = BenchServer.start(work / "server-sqlite", upload_env)
-                with stopping(server):
-                    ceiling = CeilingProcess(work / "ceiling").start()
-                    with stopping(ceiling):
-                        large = large_uploads.run(
-                            server,
-                            ceiling,
-                            seaweed,
-                            work,
-                            size=profile.size,
-                            rounds=profile.rounds,
-                            cloud=cloud,
-                        )
-                    rows += large_rows(large, notes)
+            if want(1, 2):
+                # Row 1 on both deployments, interleaved, the second on a server of its own.
+                say(f"starting a {POSTGRES_SEAWEED} server")
+                with postgres_seaweed(
+                    work / "server-pg-seaweed", seaweed, "assured-uploads", upload_env
+                ) as (cloud, cloud_note):
+                    if cloud is None:
+                        notes.append(cloud_note)
+                    say(f"large uploads: {profile.size // MIB} MiB, {profile.rounds} rounds")
+                    server = BenchServer.start(work / "server-sqlite", upload_env)
+                    with stopping(server):
+                        ceiling = CeilingProcess(work / "ceiling").start()
+                        with stopping(ceiling):
+                            large = large_uploads.run(
+                                server,
+                                ceiling,
+                                seaweed,
+                                work,
+                                size=profile.size,
+                                rounds=profile.rounds,
+                                cloud=cloud,
+                            )
+                        rows += large_rows(large, notes)
 
-            # The load rows (4, 5) run each deployment as it is run for throughput: one worker
-            # process per core (`serve --workers`), on servers of their own.
-            say(f"small documents: wrk, SeaweedFS, SDK ({LOAD_WORKERS} workers)")
-            server = BenchServer.start(work / "server-small", LOAD_ENV)
-            with (
-                stopping(server),
-                postgres_seaweed(
-                    work / "server-pg-seaweed-small", seaweed, "assured-small", LOAD_ENV
-                ) as (cloud, cloud_note),
-            ):
-                if cloud is None:
-                    notes.append(cloud_note)
-                small = small_docs.run(
-                    server,
-                    seaweed,
-                    wrk_binary,
-                    seconds=profile.load_seconds,
-                    runs=profile.runs,
-                    cloud=cloud,
-                )
-            rows += small_rows(small, wrk_note)
+            if want(4):
+                # The load rows (4, 5) run each deployment as it is run for throughput: one worker
+                # process per core (`serve --workers`), on servers of their own.
+                say(f"small documents: wrk, SeaweedFS, SDK ({LOAD_WORKERS} workers)")
+                server = BenchServer.start(work / "server-small", LOAD_ENV)
+                with (
+                    stopping(server),
+                    postgres_seaweed(
+                        work / "server-pg-seaweed-small", seaweed, "assured-small", LOAD_ENV
+                    ) as (cloud, cloud_note),
+                ):
+                    if cloud is None:
+                        notes.append(cloud_note)
+                    small = small_docs.run(
+                        server,
+                        seaweed,
+                        wrk_binary,
+                        seconds=profile.load_seconds,
+                        runs=profile.runs,
+                        cloud=cloud,
+                    )
+                rows += small_rows(small, wrk_note)
 
-            say("pre-signing in-process")
-            rows += presign_rows(presign.run(profile.runs, profile.presign_seconds))
+            if want(3):
+                say("pre-signing in-process")
+                rows += presign_rows(presign.run(profile.runs, profile.presign_seconds))
 
-            if wrk_binary is not None:
+            if wrk_binary is not None and want(3, 5):
                 say(f"API rate on {SQLITE_FILESYSTEM}")
                 server = BenchServer.start(work / "server-rate", LOAD_ENV)
                 with stopping(server):
@@ -357,42 +372,51 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         rows += api_rows(POSTGRES_SEAWEED, cloud_rate)
 
-                say(f"CORS on and off, v3 create-upload ({SQLITE_FILESYSTEM})")
-                plain = BenchServer.start(work / "server-cors-off", LOAD_ENV)
-                with stopping(plain):
-                    cors = BenchServer.start(
-                        work / "server-cors-on", {**LOAD_ENV, **cors_rate.CORS_ENV}
-                    )
-                    with stopping(cors):
-                        rows.append(
-                            cors_row(
-                                cors_rate.run(
-                                    wrk_binary,
-                                    plain,
-                                    cors,
-                                    seconds=profile.load_seconds,
-                                    runs=profile.runs,
+                if want(11):
+                    say(f"CORS on and off, v3 create-upload ({SQLITE_FILESYSTEM})")
+                    plain = BenchServer.start(work / "server-cors-off", LOAD_ENV)
+                    with stopping(plain):
+                        cors = BenchServer.start(
+                            work / "server-cors-on", {**LOAD_ENV, **cors_rate.CORS_ENV}
+                        )
+                        with stopping(cors):
+                            rows.append(
+                                cors_row(
+                                    cors_rate.run(
+                                        wrk_binary,
+                                        plain,
+                                        cors,
+                                        seconds=profile.load_seconds,
+                                        runs=profile.runs,
+                                    )
                                 )
                             )
-                        )
 
-        say(f"slow clients: {slow_clients.SLOW:,} dribbling heads, four 64 MiB headers")
-        rows += slow_rows(work, notes)
+        if want(8):
+            say(f"slow clients: {slow_clients.SLOW:,} dribbling heads, four 64 MiB headers")
+            rows += slow_rows(work, notes)
 
-    say("SDK: memory while uploading from a path, import time")
-    rows += sdk_rows(profile.size)
+    if want(9, 10):
+        say("the upload-link page in Chromium: a 100 MiB PDF against curl, the page's weight")
+        rows += link_page_rows(profile.rounds, notes)
 
-    say(f"/healthz during login floods ({SQLITE_FILESYSTEM}, one process)")
-    with tempfile.TemporaryDirectory(prefix="assured-bench-login-") as tmp:
-        server = BenchServer.start(Path(tmp) / "server-login", {})
-        with stopping(server):
-            flood = login_flood.run(server, seconds=profile.load_seconds, runs=profile.runs)
-    rows += login_rows(flood)
+    if want(6):
+        say("SDK: memory while uploading from a path, import time")
+        rows += sdk_rows(profile.size)
+
+    if want(7):
+        say(f"/healthz during login floods ({SQLITE_FILESYSTEM}, one process)")
+        with tempfile.TemporaryDirectory(prefix="assured-bench-login-") as tmp:
+            server = BenchServer.start(Path(tmp) / "server-login", {})
+            with stopping(server):
+                flood = login_flood.run(server, seconds=profile.load_seconds, runs=profile.runs)
+        rows += login_rows(flood)
     rows.sort(key=section_order)  # stable: measured order within a section
 
     minutes = (time.perf_counter() - started) / 60
+    only = f" --rows {','.join(map(str, sorted(args.rows)))}" if args.rows else ""
     print(
-        f"Profile: {profile.name} (`python -m bench{' --quick' if args.quick else ''}`), "
+        f"Profile: {profile.name} (`python -m bench{' --quick' if args.quick else ''}{only}`), "
         f"{minutes:.1f} minutes."
     )
     print(f"Machine: {host}; at the end {load_average()}.")
@@ -557,3 +581,45 @@ def sdk_rows(size: int) -> list[Row]:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def link_page_rows(rounds: int, notes: list[str]) -> list[Row]:
+    """Rows 9 and 10 on a server of their own (skipped with a note without Chromium)."""
+    note = link_page.chromium_note()
+    if note is not None:
+        notes.append(note)
+        return []
+    with tempfile.TemporaryDirectory(prefix="assured-bench-link-") as tmp:
+        env = {"ASSURED_MAX_UPLOAD_BYTES": str(link_page.SIZE + MIB)}
+        server = BenchServer.start(Path(tmp) / "server-link", env)
+        with stopping(server):
+            return link_rows(link_page.run(server, Path(tmp), rounds=rounds))
+
+
+def link_rows(result: link_page.LinkPageResult) -> list[Row]:
+    """Rows 9 and 10: a large file through the link page in Chromium; the page's weight."""
+    size_mib = link_page.SIZE // MIB
+    ratio = result.mb_per_s("browser") / result.mb_per_s("curl")
+    total = sum(result.page_bytes.values())
+    parts = ", ".join(f"{name} {size:,} B" for name, size in result.page_bytes.items())
+    return [
+        Row(
+            "9",
+            f"{size_mib} MiB PDF through the upload-link page in Chromium (choose the file, "
+            f"until the page says Available), {SQLITE_FILESYSTEM}",
+            rate(result.mb_per_s("browser"), "MB/s"),
+            f"curl through the same link (create, form to the same `uploadUrl`, status) "
+            f"{rate(result.mb_per_s('curl'), 'MB/s')}",
+            times(ratio),
+            "≥ 0.8× curl",
+            verdict(ratio >= 0.8),
+        ),
+        Row(
+            "10",
+            "The upload-link page's own weight (HTML + JS + CSS, uncompressed) and requests to "
+            "other origins while it loads and uploads",
+            f"{total:,} B ({parts}); {len(result.third_party)} third-party requests",
+            target="≤ 60 KB, 0 third-party requests",
+            result=verdict(total <= 60_000 and not result.third_party),
+        ),
+    ]
