@@ -30,6 +30,9 @@ class ErrorCode(enum.StrEnum):
     STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    OFFSET_MISMATCH = "OFFSET_MISMATCH"
+    UPLOAD_LOCKED = "UPLOAD_LOCKED"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
 
     @property
     def status(self) -> int:
@@ -59,6 +62,9 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.STORAGE_UNAVAILABLE: 503,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.OFFSET_MISMATCH: 409,
+    ErrorCode.UPLOAD_LOCKED: 423,
+    ErrorCode.CHECKSUM_MISMATCH: 460,
 }
 
 _DEFAULT_DETAIL: dict[ErrorCode, str] = {

@@ -15,6 +15,7 @@ from assured_server.stores.accounts import Accounts
 from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
 from assured_server.stores.providers import Providers
+from assured_server.stores.resumable import Resumables
 from assured_server.stores.unit import Unit
 
 __all__ = ["Stores", "Unit"]
@@ -29,6 +30,7 @@ class Stores:
         self.files = Files(db)
         self.idempotency = IdempotencyKeys(db)
         self.providers = Providers(db)
+        self.resumables = Resumables(db)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
