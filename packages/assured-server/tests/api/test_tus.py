@@ -98,9 +98,13 @@ def head_offset(api: Api, url: str) -> int:
     return int(response.headers["Upload-Offset"])
 
 
-def tus_objects(server: ServerProcess) -> list[str]:
-    """Stored objects that are segments of unfinished uploads."""
-    return [str(path) for path in stored_objects(server) if "tus" in path.parts]
+def tus_objects(server: ServerProcess, file_id: str = "") -> list[str]:
+    """Stored segments of unfinished uploads (of ``file_id`` only, when given)."""
+    return [
+        str(path)
+        for path in stored_objects(server)
+        if "tus" in path.parts and (not file_id or file_id in path.parts)
+    ]
 
 
 def downloaded(api: Api, file_id: str) -> bytes:
@@ -140,7 +144,7 @@ def test_discovery_then_a_full_upload_by_tuspy_becomes_the_verified_file(tus_api
     assert file["sha256"] == sha256(data)
     assert file["fileName"] == "big.pdf"
     assert downloaded(tus_api, file_id) == data
-    assert tus_objects(tus_api.server) == []
+    assert tus_objects(tus_api.server, file_id) == []
     # A finished upload takes no more bytes.
     assert patch(tus_api, uploader.url, len(data), b"x").status_code == 404
 
@@ -305,7 +309,7 @@ def test_creation_with_upload_and_a_type_mismatch_rejects_the_file(tus_api: Api)
     assert api.client.delete(url, headers=TUS).status_code == 204
     assert api.client.head(url, headers=TUS).status_code == 404
     assert api.get_file(file_id).status_code == 404
-    wait_until(lambda: tus_objects(api.server) == [])
+    wait_until(lambda: tus_objects(api.server, file_id) == [])
 
 
 def test_one_writer_at_a_time_gets_the_upload_others_423(tus_api: Api) -> None:
@@ -358,7 +362,7 @@ def test_an_unfinished_upload_expires_and_the_sweep_removes_its_bytes_and_file(
     file_id = created.headers["Location"].rsplit("/", 1)[1]
     url = f"{endpoint(api)}/{file_id}"
     assert patch(api, url, 0, data[: 1 << 20]).status_code == 204
-    assert tus_objects(api.server)
+    assert tus_objects(api.server, file_id)
 
     async def expire(session: AsyncSession) -> None:
         await session.execute(
@@ -370,7 +374,7 @@ def test_an_unfinished_upload_expires_and_the_sweep_removes_its_bytes_and_file(
     in_database(api.server, expire)
     wait_until(lambda: api.get_file(file_id).status_code == 404)
     assert api.client.head(url, headers=TUS).status_code in (404, 410)
-    assert tus_objects(api.server) == []
+    assert tus_objects(api.server, file_id) == []
 
 
 def test_tuspy_reports_a_refused_upload(tus_api: Api) -> None:

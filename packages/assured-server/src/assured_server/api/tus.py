@@ -32,7 +32,6 @@ router = APIRouter(prefix="/v3/accounts/{account_id}/tus", tags=["resumable uplo
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,expiration,checksum,termination"
 OFFSET_STREAM = "application/offset+octet-stream"
-EXPOSED = "Tus-Resumable, Upload-Offset, Upload-Length, Upload-Expires, Location"
 
 
 class _Metadata(StrictBody):
