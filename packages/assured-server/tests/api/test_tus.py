@@ -16,6 +16,7 @@ import pytest
 from server_helpers import (
     Api,
     in_database,
+    is_s3,
     make_api,
     own_server,
     pdf_bytes,
@@ -57,6 +58,22 @@ def tus_api(tus_server: ServerProcess) -> Iterator[Api]:
     api = make_api(tus_server, tus_server.new_account("tus"))
     yield api
     api.client.close()
+
+
+def bucket_client(server: ServerProcess) -> Any:
+    """A boto3 client of the server's S3 store."""
+    import boto3
+    from botocore.config import Config
+
+    env = server.env_overrides
+    return boto3.client(
+        "s3",
+        endpoint_url=env["ASSURED_S3_ENDPOINT_URL"],
+        region_name=env["ASSURED_S3_REGION"],
+        aws_access_key_id=env["ASSURED_S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["ASSURED_S3_SECRET_ACCESS_KEY"],
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
 
 
 def endpoint(api: Api) -> str:
@@ -101,9 +118,7 @@ def head_offset(api: Api, url: str) -> int:
 def tus_objects(server: ServerProcess, file_id: str = "") -> list[str]:
     """Stored segments of unfinished uploads (of ``file_id`` only, when given)."""
     return [
-        str(path)
-        for path in stored_objects(server)
-        if "tus" in path.parts and (not file_id or file_id in path.parts)
+        str(path) for path in stored_objects(server) if "tus" in str(path) and file_id in str(path)
     ]
 
 
@@ -363,6 +378,13 @@ def test_an_unfinished_upload_expires_and_the_sweep_removes_its_bytes_and_file(
     url = f"{endpoint(api)}/{file_id}"
     assert patch(api, url, 0, data[: 1 << 20]).status_code == 204
     assert tus_objects(api.server, file_id)
+    if is_s3(api.server):
+        # What a writer that died mid-segment leaves behind: an open multipart upload.
+        s3 = bucket_client(api.server)
+        key = f"tus/{file_id}/{1 << 20:020d}"
+        s3.create_multipart_upload(Bucket=api.server.env_overrides["ASSURED_BUCKET"], Key=key)
+        s3.close()
+        assert any("multipart:" in name for name in tus_objects(api.server, file_id))
 
     async def expire(session: AsyncSession) -> None:
         await session.execute(

@@ -14,7 +14,8 @@ bytes, and every read stops at the committed offset, so a crash between the stor
 the database commit leaves a longer object of which only the acknowledged part counts. Nothing
 of a request is visible before it ended well (a cut connection, a checksum mismatch, bytes past
 ``Upload-Length``): its writer is aborted, and on S3 an aborted writer aborts its multipart
-upload; one left open by a process that died is aborted by the storage sweep. This is the
+upload; one left open by a process that died is aborted by the storage sweep (when a day old,
+or at once when its upload expires). This is the
 "another design" of the issue: no multipart upload stays open between requests (so no replica
 needs state another one holds), and the parts are readable objects, which the hash needs.
 
@@ -385,6 +386,9 @@ async def sweep(stores: Stores, storage: StorageBackend, now: datetime, limit: i
     for row in await stores.resumables.claim_expired(now, now + WRITER_LEASE, limit):
         try:
             await discard_segments(storage, row.file_id, _starts(row))
+            if hasattr(storage, "abort_uploads"):
+                # A writer of a segment that died mid-way leaves its S3 multipart upload open.
+                await storage.abort_uploads(f"{SEGMENT_PREFIX}{row.file_id}/")
         except StorageError:
             log.warning("could not delete the bytes of upload %s; next sweep retries", row.file_id)
             if row.writer_until is not None:
