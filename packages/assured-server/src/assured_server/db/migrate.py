@@ -6,6 +6,7 @@ it (about 12 MiB of a process that must stay under 100 MiB while streaming a 1 G
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,13 @@ _PG_LOCK_ID = 0x4153_5552_4544
 
 
 def head_revision() -> str:
-    """The newest revision id: migration files are named ``<NNNN>_<slug>.py`` with id NNNN."""
-    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+    """The newest revision id: migration files are named ``<NNNN>_<slug>.py``, the newest has
+    the highest NNNN, and its id is the ``revision`` it declares (NNNN, or NNNN_slug)."""
+    newest = max(
+        (MIGRATIONS / "versions").glob("[0-9]*_*.py"), key=lambda path: path.name.split("_", 1)[0]
+    )
+    declared = re.search(r'^revision = "([^"]+)"', newest.read_text(encoding="utf-8"), re.M)
+    return declared.group(1) if declared else newest.name.split("_", 1)[0]
 
 
 async def current_revision(database: Database) -> str | None:
