@@ -118,7 +118,9 @@ def head_offset(api: Api, url: str) -> int:
 def tus_objects(server: ServerProcess, file_id: str = "") -> list[str]:
     """Stored segments of unfinished uploads (of ``file_id`` only, when given)."""
     return [
-        str(path) for path in stored_objects(server) if "tus" in str(path) and file_id in str(path)
+        str(path)
+        for path in stored_objects(server)
+        if ("tus" in path.parts or "multipart:tus" in str(path)) and file_id in str(path)
     ]
 
 
@@ -179,8 +181,11 @@ def test_an_upload_resumes_after_a_dropped_connection(tus_api: Api) -> None:
 
     with pytest.raises(ConnectionResetError):
         patch(tus_api, url, 1 << 20, cut(), **{"Content-Length": str(1 << 20)})
-    # What the cut request brought is not acknowledged: the stock client resumes from HEAD.
-    wait_until(lambda: head_offset(tus_api, url) == 1 << 20)
+    # What the cut request brought is not acknowledged, and once the server has seen the
+    # connection go, its hold on the upload is given back (a PATCH at a wrong offset is then
+    # 409, not 423): the stock client resumes from HEAD.
+    wait_until(lambda: patch(tus_api, url, 0, b"").status_code == 409, timeout=30)
+    assert head_offset(tus_api, url) == 1 << 20
     uploader = tus(tus_api).uploader(file_stream=io.BytesIO(data), url=url, chunk_size=1 << 20)
     assert uploader.offset == 1 << 20
     uploader.upload()
@@ -354,12 +359,21 @@ def test_one_writer_at_a_time_gets_the_upload_others_423(tus_api: Api) -> None:
     try:
         assert started.wait(30)
 
-        # The first request's bytes have reached the server once its lease is taken.
+        seen: list[int] = []
+
         def locked() -> bool:
-            response = patch(api, url, 0, data[:10])
+            # At a wrong offset and empty: 409 before the first request holds the upload (and
+            # nothing changes), 423 once it does.
+            response = patch(api, url, 1, b"")
+            seen.append(response.status_code)
             return response.status_code == 423 and response.json()["code"] == "UPLOAD_LOCKED"
 
-        wait_until(locked, timeout=10)
+        try:
+            wait_until(locked, timeout=30)
+        except AssertionError:
+            raise AssertionError(f"never 423, but {sorted(set(seen))}") from None
+        response = patch(api, url, 0, data[:10])
+        assert (response.status_code, response.json()["code"]) == (423, "UPLOAD_LOCKED")
         assert api.client.delete(url, headers=TUS).status_code == 423
     finally:
         go_on.set()

@@ -27,6 +27,7 @@ from assured_server.errors import ApiError, ErrorCode, invalid, missing
 from assured_server.files import lifecycle, resumable
 from assured_server.files.rules import checked_content_type, checked_expiration, checked_filename
 from assured_server.services import Services
+from assured_server.storage.base import StorageUnavailable
 
 router = APIRouter(prefix="/v3/accounts/{account_id}/tus", tags=["resumable uploads (tus)"])
 TUS_VERSION = "1.0.0"
@@ -60,6 +61,8 @@ async def _answer(request: Request, work: Callable[[], Awaitable[Response]]) -> 
         response = await work()
     except ApiError as error:
         response = error_response(request, error)
+    except StorageUnavailable:
+        response = error_response(request, ApiError(ErrorCode.STORAGE_UNAVAILABLE))
     for name, value in _tus_headers().items():
         response.headers.setdefault(name, value)
     return response
