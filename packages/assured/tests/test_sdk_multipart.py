@@ -151,10 +151,11 @@ def big_pdf(tmp_path: Path) -> Path:
 def test_path_upload_over_a_real_socket_keeps_memory_flat(real_server: str, big_pdf: Path) -> None:
     size = big_pdf.stat().st_size
     with Assured(base_url=real_server, api_key="k") as client:
-        client.files.upload(big_pdf)  # warm up: token, connection pool, imports
+        # The one-request stream of v1 (over the threshold, a resumable upload holds one chunk).
+        client.files.upload(big_pdf, resumable_threshold=None)  # warm up: token, pool, imports
         tracemalloc.start()
         try:
-            client.files.upload(big_pdf)
+            client.files.upload(big_pdf, resumable_threshold=None)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -167,10 +168,10 @@ async def test_async_path_upload_over_a_real_socket_keeps_memory_flat(
 ) -> None:
     size = big_pdf.stat().st_size
     async with AssuredClient(base_url=real_server, api_key="k") as client:
-        await client.files.upload(big_pdf)
+        await client.files.upload(big_pdf, resumable_threshold=None)
         tracemalloc.start()
         try:
-            await client.files.upload(big_pdf)
+            await client.files.upload(big_pdf, resumable_threshold=None)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -201,7 +202,7 @@ def test_file_object_upload_reads_in_chunks(real_server: str, big_pdf: Path) -> 
 
     recording = Recording(big_pdf)
     with Assured(base_url=real_server, api_key="k") as client:
-        client.files.upload(recording)
+        client.files.upload(recording, resumable_threshold=None)
     recording._f.close()
     assert reads
     assert all(0 < size <= CHUNK_SIZE for size in reads)

@@ -23,6 +23,7 @@ from assured_server.api import (
     ops,
     presign_v1,
     providers_v1,
+    tus,
     upload_limits,
     upload_links,
 )
@@ -97,6 +98,7 @@ def create_app(
         auth_routes,
         files_v1,
         files_v3,
+        tus,
         upload_limits,
         presign_v1,
         providers_v1,

@@ -147,6 +147,7 @@ async def _scanner_problem(settings: Settings) -> str | None:
 async def _release_leases(settings: Settings) -> None:
     from assured_server.db.engine import Database
     from assured_server.stores.files import Files
+    from assured_server.stores.resumable import Resumables
 
     # A server starting with its files on its own disk: no process of an earlier run is still
     # uploading or sweeping there, and a form whose upload was cut by a crash then works again
@@ -154,6 +155,7 @@ async def _release_leases(settings: Settings) -> None:
     db = Database(settings.effective_database_url)
     try:
         released = await Files(db).release_all_leases()
+        released += await Resumables(db).release_all_writers()
     finally:
         await db.dispose()
     if released:

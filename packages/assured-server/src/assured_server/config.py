@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=104_857_600, ge=1)
     upload_url_ttl: int = Field(default=900, ge=60, le=604_800)
     max_expiration: str = "3650d"
+    resumable_upload_ttl: str = Field(
+        default="24h",
+        description="How long an unfinished resumable (tus) upload is kept (expiration grammar).",
+    )
     sweep_interval: float = Field(default=60.0, gt=0)
     jwt_secret: str = ""
     jwt_issuer: str = "assured"
@@ -120,6 +124,12 @@ class Settings(BaseSettings):
         parse_expiration(value, maximum_seconds=None)
         return value
 
+    @field_validator("resumable_upload_ttl")
+    @classmethod
+    def _resumable_upload_ttl_parses(cls, value: str) -> str:
+        parse_expiration(value, maximum_seconds=None)
+        return value
+
     @field_validator("cors_origins")
     @classmethod
     def _cors_origins_are_origins(cls, value: str) -> str:
@@ -178,6 +188,11 @@ class Settings(BaseSettings):
     def max_expiration_seconds(self) -> int:
         """The configured maximum file lifetime, in seconds."""
         return parse_expiration(self.max_expiration, maximum_seconds=None)
+
+    @property
+    def resumable_upload_ttl_seconds(self) -> int:
+        """How long an unfinished tus upload is kept, in seconds."""
+        return parse_expiration(self.resumable_upload_ttl, maximum_seconds=None)
 
     @property
     def effective_database_url(self) -> str:

@@ -38,6 +38,9 @@ class ErrorCode(enum.StrEnum):
     SCANNER_UNAVAILABLE = "SCANNER_UNAVAILABLE"
     LINK_EXPIRED = "LINK_EXPIRED"
     LINK_USED = "LINK_USED"
+    OFFSET_MISMATCH = "OFFSET_MISMATCH"
+    UPLOAD_LOCKED = "UPLOAD_LOCKED"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
 
     @property
     def status(self) -> int:
@@ -74,6 +77,9 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.SCANNER_UNAVAILABLE: 503,
     ErrorCode.LINK_EXPIRED: 410,
     ErrorCode.LINK_USED: 409,
+    ErrorCode.OFFSET_MISMATCH: 409,
+    ErrorCode.UPLOAD_LOCKED: 423,
+    ErrorCode.CHECKSUM_MISMATCH: 460,
 }
 
 _DEFAULT_DETAIL: dict[ErrorCode, str] = {

@@ -81,7 +81,13 @@ async def test_expired_files_are_marked_and_their_bytes_deleted_once(svc: Servic
     assert svc.storage.path_of(storage_key(later.id)).exists()  # type: ignore[attr-defined]
 
     again = await sweeper.sweep_once(now=utcnow() + timedelta(minutes=2))
-    assert again == {"expired": 0, "purged": 0, "settled_or_dropped": 0, "orphans": 0}
+    assert again == {
+        "expired": 0,
+        "purged": 0,
+        "settled_or_dropped": 0,
+        "orphans": 0,
+        "resumable": 0,
+    }
 
 
 async def test_uploads_that_never_arrived_are_dropped_after_their_window(svc: Services) -> None:

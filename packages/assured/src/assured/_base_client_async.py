@@ -120,7 +120,7 @@ class AsyncAPIClient(BaseClient):
         while True:
             http = self._http()
             token = await self._access_token() if options.authenticated else None
-            content = aiter(options.form) if options.form is not None else None
+            content = aiter(options.form) if options.form is not None else options.content
             request = http.build_request(**self._request_kwargs(options, token), content=content)
             response: httpx.Response | None = None
             try:

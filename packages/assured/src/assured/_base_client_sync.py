@@ -119,7 +119,7 @@ class SyncAPIClient(BaseClient):
         while True:
             http = self._http()
             token = self._access_token() if options.authenticated else None
-            content = iter(options.form) if options.form is not None else None
+            content = iter(options.form) if options.form is not None else options.content
             request = http.build_request(**self._request_kwargs(options, token), content=content)
             response: httpx.Response | None = None
             try:

@@ -31,6 +31,15 @@ TOKEN_REFRESH_MARGIN = 60.0
 # Upload bodies are read and sent in chunks of this size: memory stays flat for any file size.
 CHUNK_SIZE = 256 * 1024
 
+# Files larger than this go up with the resumable (tus) protocol, in PATCHes of
+# RESUMABLE_CHUNK_SIZE, so that a broken connection costs one chunk, not the whole file.
+DEFAULT_RESUMABLE_THRESHOLD = 32 * 1024 * 1024
+RESUMABLE_CHUNK_SIZE = 8 * 1024 * 1024
+# Failed chunks in a row (each followed by backoff and a HEAD for the offset) before giving up:
+# about 30 s of backoff, as long as a server waits for the body of a request whose client
+# vanished without closing (then its hold on the upload is given back).
+RESUMABLE_ATTEMPTS = 8
+
 # Waiting for a v3 file to leave ``pending``.
 DEFAULT_PROCESSING_TIMEOUT = 120.0
 POLL_INITIAL_DELAY = 0.25

@@ -71,6 +71,11 @@ class MultipartForm:
         return len(self._head) + self._source.size + len(self._tail)
 
     @property
+    def source(self) -> UploadSource:
+        """The file part's bytes."""
+        return self._source
+
+    @property
     def file_size(self) -> int | None:
         """The size of the file part, when known."""
         return self._source.size

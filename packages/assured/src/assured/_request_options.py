@@ -44,6 +44,8 @@ class RequestOptions:
     params: Mapping[str, str | int] | None = None
     json: Any = None
     form: MultipartForm | None = None
+    content: bytes | None = None
+    """A raw body (one resumable chunk)."""
     headers: dict[str, str] = field(default_factory=dict)
     authenticated: bool = True
     """Whether to send the bearer token (never to storage URLs, which are pre-signed)."""

@@ -46,6 +46,14 @@ class UploadSource:
         """The bytes from the start, in chunks (file reads happen in a worker thread)."""
         raise NotImplementedError
 
+    def read_at_sync(self, offset: int, size: int) -> bytes:
+        """``size`` bytes from ``offset`` (a resumable chunk; the source has a known size)."""
+        raise NotImplementedError
+
+    async def read_at_async(self, offset: int, size: int) -> bytes:
+        """:meth:`read_at_sync` without blocking the event loop on a file."""
+        return self.read_at_sync(offset, size)
+
 
 class _BytesSource(UploadSource):
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
@@ -59,6 +67,9 @@ class _BytesSource(UploadSource):
     async def achunks(self) -> AsyncIterator[bytes]:
         for chunk in self.chunks():
             yield chunk
+
+    def read_at_sync(self, offset: int, size: int) -> bytes:
+        return bytes(self._data[offset : offset + size])
 
 
 def _checked(chunk: object) -> bytes:
@@ -142,6 +153,24 @@ class _FileSource(UploadSource):
             self._finish(sent)
         finally:
             self._end(f)
+
+    def read_at_sync(self, offset: int, size: int) -> bytes:
+        f = self._opener()
+        try:
+            f.seek((self._start or 0) + offset)
+            data = b""
+            while len(data) < size and (chunk := _checked(f.read(size - len(data)))):
+                data += chunk
+        finally:
+            self._end(f)
+        if len(data) != size:
+            raise AssuredError("The file shrank while it was being uploaded.")
+        return data
+
+    async def read_at_async(self, offset: int, size: int) -> bytes:
+        import anyio.to_thread  # on first use: see _concurrency
+
+        return await anyio.to_thread.run_sync(self.read_at_sync, offset, size)
 
 
 def open_source(content: FileContent) -> UploadSource:

@@ -226,3 +226,20 @@ class EncryptionKey(Base):
     # Which master key wrapped it (an id derived from the key): a rotation resumes by it.
     master_id: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ResumableUpload(Base):
+    """A tus upload of a pending file: how far it got, where its bytes are, who writes now."""
+
+    __tablename__ = "resumable_uploads"
+    file_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    upload_length: Mapped[int] = mapped_column(BigInteger)
+    # Every offset acknowledged with a 204 is here, committed before the answer.
+    upload_offset: Mapped[int] = mapped_column(BigInteger)
+    # The stored segments (JSON: their start offsets), see ``files.resumable``.
+    segments: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The one request writing now (any worker or replica) holds the upload until then.
+    writer_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

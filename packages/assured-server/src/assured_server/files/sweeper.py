@@ -15,12 +15,13 @@ import anyio
 
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
-from assured_server.files import lifecycle, orphans
+from assured_server.files import lifecycle, orphans, resumable
 from assured_server.files.records import LANDING_PREFIX, PENDING, storage_key
 from assured_server.files.screening import ScanOwed
 from assured_server.metrics import SWEPT
 from assured_server.safety.inspection import SafetyPolicy
 from assured_server.storage.base import StorageBackend, StorageError
+from assured_server.stores import Stores
 from assured_server.stores.accounts import Accounts
 from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
@@ -87,6 +88,8 @@ class Sweeper:
             + await self._owed_scans(now),
             # Stray landings and objects found by the reconciliation: objects of no live file.
             "orphans": strays + await self.orphans.run(now),
+            # Unfinished resumable uploads past their TTL, and segments of no upload.
+            "resumable": await resumable.sweep(Stores(self.db), self.storage, now, BATCH),
         }
         await self.accounts.purge_revocations(utcnow())
         await self.idempotency.purge(now)

@@ -330,6 +330,23 @@ class S3Storage(SigV4Presigning, StorageBackend):
             log.error("the bucket %s does not exist in the object store", self.bucket)
             raise StorageUnavailable(f"no bucket {self.bucket}") from exc
 
+    async def abort_uploads(self, prefix: str) -> int:
+        """Abort the open multipart uploads of keys under ``prefix``, whatever their age (a
+        resumable upload that expired: none of its writers may still commit); how many."""
+        if not self._lists_uploads:
+            return 0
+        client = await self.client()
+        with mapped_errors("list-uploads", self.bucket):
+            page = await client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
+        aborted = 0
+        for upload in page.get("Uploads", []):
+            with mapped_errors("abort", upload["Key"]):
+                await client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+            aborted += 1
+        return aborted
+
     async def sweep_temps(self) -> int:
         """Abort multipart uploads a day old: parts left by writers that died."""
         if not self._lists_uploads:

@@ -16,6 +16,7 @@ from assured_server.stores.encryption_keys import EncryptionKeys
 from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
 from assured_server.stores.providers import Providers
+from assured_server.stores.resumable import Resumables
 from assured_server.stores.unit import Unit
 from assured_server.stores.upload_links import UploadLinks
 
@@ -33,6 +34,7 @@ class Stores:
         self.idempotency = IdempotencyKeys(db)
         self.providers = Providers(db)
         self.upload_links = UploadLinks(db)
+        self.resumables = Resumables(db)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:

@@ -8,13 +8,19 @@ from typing import Unpack
 
 from assured import _concurrency, _limits
 from assured._base_client_async import AsyncPaginator
-from assured._constants import CHUNK_SIZE, DEFAULT_PROCESSING_TIMEOUT
+from assured._constants import (
+    CHUNK_SIZE,
+    DEFAULT_PROCESSING_TIMEOUT,
+    DEFAULT_RESUMABLE_THRESHOLD,
+    RESUMABLE_ATTEMPTS,
+    RESUMABLE_CHUNK_SIZE,
+)
 from assured._download import DownloadDestination
 from assured._httpx import httpx
 from assured._request_options import CallOptions, RequestOptions
 from assured._resource import AsyncAPIResource
 from assured._responses import connection_error
-from assured._streams import FileContent, ProgressCallback, open_source
+from assured._streams import FileContent, ProgressCallback, UploadSource, open_source
 from assured.exceptions import (
     APIConnectionError,
     AssuredAPIError,
@@ -41,12 +47,16 @@ class AsyncFiles(AsyncAPIResource):
         mime_type: str | None = None,
         expiration: str | None = None,
         progress: ProgressCallback | None = None,
+        resumable_threshold: int | None = DEFAULT_RESUMABLE_THRESHOLD,
         **call: Unpack[CallOptions],
     ) -> FileUpload:
         """Upload a PDF, PNG or JPEG (bytes, binary file or path), streamed; get its s3:// URI.
 
         A file over the server's upload limit raises :class:`FileTooLargeError` before a byte
-        is sent (when its size is known: bytes, a path, a seekable file).
+        is sent (when its size is known: bytes, a path, a seekable file). A file larger than
+        ``resumable_threshold`` bytes (32 MiB; ``None``: never) whose size is known and that can
+        be read again goes up with the resumable protocol (tus) in 8 MiB chunks: a broken
+        connection costs one chunk, resumed (with backoff) from the offset the server holds.
         """
         options = req.v1_upload(
             file_content,
@@ -55,9 +65,68 @@ class AsyncFiles(AsyncAPIResource):
             expiration=expiration,
             progress=progress,
         )
-        if options.form is not None:
-            await self._check_size(options.form.file_size, options.form.filename)
+        form = options.form
+        if form is not None:
+            await self._check_size(form.file_size, form.filename)
+            size = form.file_size
+            if (
+                resumable_threshold is not None
+                and size is not None
+                and size > resumable_threshold
+                and form.rewindable
+            ):
+                return await self._upload_resumable(
+                    form.source,
+                    size,
+                    file_name=form.filename,
+                    content_type=mime_type or req.content_type_for(form.filename, None),
+                    expiration=expiration,
+                    progress=progress,
+                    call=call,
+                )
         return await self._client.request(options, FileUpload, **call)
+
+    async def _upload_resumable(
+        self,
+        source: UploadSource,
+        size: int,
+        *,
+        file_name: str,
+        content_type: str,
+        expiration: str | None,
+        progress: ProgressCallback | None,
+        call: CallOptions,
+    ) -> FileUpload:
+        create = req.tus_create(
+            await self._client.account_id(),
+            file_name=file_name,
+            content_type=content_type,
+            size=size,
+            expiration=expiration,
+        )
+        location = (await self._client.request_raw(create, **call)).headers["location"]
+        offset, failures = 0, 0
+        if progress is not None:
+            progress(0, size)
+        while offset < size:
+            chunk = await source.read_at_async(offset, min(RESUMABLE_CHUNK_SIZE, size - offset))
+            try:
+                answer = await self._client.request_raw(
+                    req.tus_patch(location, offset, chunk), **call
+                )
+            except (APIConnectionError, AssuredAPIError) as exc:
+                failures += 1
+                if not req.resumable_failure(exc) or failures >= RESUMABLE_ATTEMPTS:
+                    raise
+                await _concurrency.async_sleep(req.retry_delay(failures))
+                head = await self._client.request_raw(req.tus_offset(location), **call)
+                offset = int(head.headers["upload-offset"])
+                continue
+            failures = 0
+            offset = int(answer.headers["upload-offset"])
+            if progress is not None:
+                progress(offset, size)
+        return req.uploaded(await self.get(location.rstrip("/").rsplit("/", 1)[1], **call))
 
     async def _check_size(self, size: int | None, name: str) -> None:
         if size is not None:

@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 from assured._constants import (
     CONTENT_TYPES_BY_EXTENSION,
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_DELAY,
     POLL_INITIAL_DELAY,
     POLL_MAX_DELAY,
     V1_EXTENSIONS,
@@ -16,11 +18,13 @@ from assured._multipart import MultipartForm
 from assured._request_options import RequestOptions, new_idempotency_key
 from assured._streams import FileContent, ProgressCallback, UploadSource, open_source
 from assured.exceptions import (
+    APIConnectionError,
+    AssuredAPIError,
     FileRejectedError,
     MissingArgumentError,
     UnsupportedFileFormatError,
 )
-from assured.models.files import File, FilePage, UploadTicket
+from assured.models.files import File, FilePage, FileUpload, UploadTicket
 
 UPLOAD_PATH = "/api/v1/files/handle/"
 PRESIGN_PATH = "/api/v1/files/presign/"
@@ -217,3 +221,74 @@ def settled(file: File) -> File:
     if file.status == "rejected":
         raise FileRejectedError(file)
     return file
+
+
+# --- resumable uploads (tus 1.0.0) ------------------------------------------------------------
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def tus_create(
+    account_id: str, *, file_name: str, content_type: str, size: int, expiration: str | None
+) -> RequestOptions:
+    """``POST /v3/accounts/{accountId}/tus``: a new resumable upload (the File, pending)."""
+    import base64
+
+    metadata = {"filename": file_name, "contentType": content_type}
+    if expiration is not None:
+        metadata["expiration"] = expiration
+    encoded = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode('ascii')}"
+        for key, value in metadata.items()
+    )
+    headers = {**TUS, "Upload-Length": str(size), "Upload-Metadata": encoded}
+    return RequestOptions("POST", f"/v3/accounts/{quote(account_id, safe='')}/tus", headers=headers)
+
+
+def tus_offset(location: str) -> RequestOptions:
+    """``HEAD`` of an upload: the offset the server holds (safe, so retried)."""
+    return RequestOptions("HEAD", location, headers=dict(TUS))
+
+
+def tus_patch(location: str, offset: int, chunk: bytes) -> RequestOptions:
+    """One chunk at ``offset``; never resent as it is: a failure asks ``HEAD`` first."""
+    headers = {
+        **TUS,
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+    }
+    return RequestOptions("PATCH", location, headers=headers, content=chunk)
+
+
+def resumable_failure(exc: Exception) -> bool:
+    """Whether a failed chunk is worth resuming: the connection broke, the server failed, or
+    the upload was busy or elsewhere (locked, another offset, a checksum the wire broke)."""
+    if isinstance(exc, APIConnectionError):
+        return True
+    if isinstance(exc, AssuredAPIError):
+        return (
+            exc.status_code >= 500
+            or exc.status_code in (423, 460)
+            or exc.code == ("OFFSET_MISMATCH")
+        )
+    return False
+
+
+def retry_delay(failures: int) -> float:
+    """Backoff before resuming after ``failures`` failed chunks in a row."""
+    return float(min(INITIAL_RETRY_DELAY * 2 ** (failures - 1), MAX_RETRY_DELAY))
+
+
+def uploaded(file: File) -> FileUpload:
+    """The v1 answer's shape for a file that went up resumably (a v3 File, final by now);
+    :class:`FileRejectedError` if verification rejected it."""
+    file = settled(file)
+    return FileUpload(
+        id=file.id,
+        file_url=file.storage_url or "",
+        filename=file.file_name,
+        mime_type=file.content_type,
+        size=file.size or 0,
+        sha256=file.sha256 or "",
+        created_at=file.created_at,
+    )
