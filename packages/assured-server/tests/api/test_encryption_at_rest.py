@@ -249,3 +249,41 @@ def test_plain_files_then_encrypt_existing_then_rotation(tmp_path: Path) -> None
         api.client.close()
     finally:
         server.stop()
+
+
+def test_a_resumable_upload_is_encrypted_in_its_pieces_and_as_the_file(encrypted: Api) -> None:
+    content = _document(3 * MIB + 11)
+    tus = {"Tus-Resumable": "1.0.0"}
+    name = base64.b64encode(b"scan.pdf").decode()
+    kind = base64.b64encode(b"application/pdf").decode()
+    created = encrypted.client.post(
+        f"/v3/accounts/{encrypted.account_id}/tus",
+        headers={
+            **tus,
+            "Upload-Length": str(len(content)),
+            "Upload-Metadata": f"filename {name},contentType {kind}",
+        },
+    )
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    file_id = location.rstrip("/").rsplit("/", 1)[1]
+    offset = 0
+    for part in (content[:MIB], content[MIB:]):
+        answer = encrypted.client.patch(
+            location,
+            headers={
+                **tus,
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Offset": str(offset),
+            },
+            content=part,
+        )
+        assert answer.status_code == 204, answer.text
+        offset += len(part)
+        # Between requests too: the acknowledged piece on disk is ciphertext.
+        _no_sentinel_under(encrypted.server.data_dir)
+    file = encrypted.get_file(file_id).json()
+    assert file["status"] == "available" and file["sha256"] == sha256(content), file
+    assert _download(encrypted, file_id).content == content
+    ranged = _download(encrypted, file_id, {"Range": f"bytes={MIB - 3}-{MIB + 2}"})
+    assert ranged.status_code == 206 and ranged.content == content[MIB - 3 : MIB + 3]

@@ -6,6 +6,7 @@ pixel limit refused), a clamd of the module's own that the last test stops and s
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -225,3 +226,54 @@ def test_clamd_down_keeps_files_pending_then_they_settle_when_it_returns(
     assert rejected["rejectionReason"] == "MALWARE_DETECTED"
     assert_scanned(rejected["scan"], "infected", "Assured.Test.EICAR.UNOFFICIAL")
     wait_until(lambda: objects_of(api, infected["id"]) == [], 30)
+
+
+def tus_upload(api: Api, name: str, content_type: str, parts: list[bytes]) -> httpx.Response:
+    """A tus upload (``POST``, then a ``PATCH`` per part): the last ``PATCH``'s answer."""
+    tus = {"Tus-Resumable": "1.0.0"}
+    metadata = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in (("filename", name), ("contentType", content_type))
+    )
+    created = api.client.post(
+        f"/v3/accounts/{api.account_id}/tus",
+        headers={**tus, "Upload-Length": str(sum(map(len, parts))), "Upload-Metadata": metadata},
+    )
+    assert created.status_code == 201, created.text
+    offset, answer = 0, created
+    for part in parts:
+        answer = api.client.patch(
+            created.headers["Location"],
+            headers={
+                **tus,
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Offset": str(offset),
+            },
+            content=part,
+        )
+        offset += len(part)
+    return answer
+
+
+def tus_file_id(response: httpx.Response) -> str:
+    """The File's id from a tus answer's request URL (the upload's id is the File's)."""
+    return str(response.request.url).rstrip("/").rsplit("/", 1)[1]
+
+
+def test_tus_uploads_are_scanned_when_their_last_byte_arrives(api: Api) -> None:
+    # A clean PDF over two requests: available with its scan, like any other path.
+    content = pdf_bytes(300 * 1024)
+    done = tus_upload(api, "clean.pdf", "application/pdf", [content[:100_000], content[100_000:]])
+    assert done.status_code == 204, done.text
+    file = api.get_file(tus_file_id(done)).json()
+    assert file["status"] == "available" and file["sha256"] == sha256(content), file
+    assert_scanned(file["scan"], "clean")
+
+    # EICAR split across the two requests: found in the assembled file, nothing kept.
+    infected = b"notes\n" + EICAR + b"\n"
+    refused = tus_upload(api, "notes.txt", "text/plain", [infected[:30], infected[30:]])
+    assert_api_error(refused, 400, "MALWARE_DETECTED")
+    file = api.get_file(tus_file_id(refused)).json()
+    assert file["status"] == "rejected" and file["rejectionReason"] == "MALWARE_DETECTED", file
+    assert_scanned(file["scan"], "infected", "Assured.Test.EICAR.UNOFFICIAL")
+    assert objects_of(api, file["id"]) == []

@@ -245,12 +245,15 @@ async def _write(
             _body(request),
             checksum=checksum,
             max_bytes=svc.settings.max_upload_bytes,
+            safety=svc.safety,
         )
     except resumable.PastLength:
         raise invalid(
             "The request brings bytes past Upload-Length; nothing of it was kept.", "Upload-Length"
         ) from None
-    if progress.file is not None and progress.file.status != "available":
+    # The upload is over: available, or pending while its scan is owed (the scanner could not
+    # be reached; the File says so), or rejected with its reason.
+    if progress.file is not None and progress.file.status not in ("available", "pending"):
         raise ApiError(ErrorCode(progress.file.rejection_reason or "CONTENT_MISMATCH"))
     return progress
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from assured_server.files.records import FILES_PREFIX
 from assured_server.storage.base import ObjectNotFound, PreconditionFailed
-from assured_server.storage.encryption import object_id
+from assured_server.storage.encryption import file_id_of
 from assured_server.storage.filesystem import FilesystemStorage
 from assured_server.stores.files import Files
 
@@ -45,7 +45,7 @@ async def encrypt_existing(storage: FilesystemStorage, files: Files) -> Converte
                     continue
             except ObjectNotFound:
                 continue  # deleted meanwhile
-            row = await files.by_id(object_id(info.key))
+            row = await files.by_id(file_id_of(info.key))
             if row is None:
                 done.skipped += 1  # no row accounts for it: the sweep removes such orphans
                 continue

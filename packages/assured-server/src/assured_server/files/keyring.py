@@ -16,8 +16,8 @@ from assured_server.storage.encryption import (
     AccountKey,
     EncryptionKeyError,
     MasterKey,
+    file_id_of,
     new_secret,
-    object_id,
 )
 from assured_server.stores.encryption_keys import EncryptionKeys
 from assured_server.stores.files import Files
@@ -61,7 +61,7 @@ class Keyring:
 
     async def for_object(self, key: str) -> AccountKey:
         """The key of the account whose file ``key`` holds, made on the account's first write."""
-        row = await self._files.by_id(object_id(key))
+        row = await self._files.by_id(file_id_of(key))
         if row is None:
             raise LookupError(f"no file row accounts for the object {key}")
         secret = await self._secret(row.account_id, create=True)

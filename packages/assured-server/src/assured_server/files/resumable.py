@@ -54,7 +54,9 @@ from assured_server.errors import ApiError, ErrorCode, invalid, not_found
 from assured_server.files import lifecycle
 from assured_server.files.ingest import Ingested, ingest
 from assured_server.files.records import PENDING, effective_status, storage_key
+from assured_server.files.screening import Refused, safety_columns
 from assured_server.files.sniff import ContentMismatch, StreamVerifier
+from assured_server.safety.inspection import Inspection, SafetyPolicy
 from assured_server.storage.base import ObjectExists, StorageBackend, StorageError
 from assured_server.stores import Stores
 
@@ -211,6 +213,7 @@ async def append(
     *,
     checksum: Checksum | None,
     max_bytes: int,
+    safety: SafetyPolicy | None = None,
 ) -> Progress:
     """Write one ``PATCH``'s bytes at ``offset``; durable before it returns.
 
@@ -233,7 +236,16 @@ async def append(
         try:
             verifier = await _verifier(storage, upload, file.content_type)
             return await _append_locked(
-                stores, storage, file, upload, verifier, chunks, checksum, writer, max_bytes
+                stores,
+                storage,
+                file,
+                upload,
+                verifier,
+                chunks,
+                checksum,
+                writer,
+                max_bytes,
+                safety,
             )
         except ContentMismatch as exc:
             await _reject(stores, storage, file, upload)
@@ -252,6 +264,7 @@ async def _append_locked(
     checksum: Checksum | None,
     writer: _Writer,
     max_bytes: int,
+    safety: SafetyPolicy | None,
 ) -> Progress:
     starts, offset = _starts(upload), upload.upload_offset
     hasher = CHECKSUMS[checksum.algorithm]() if checksum else None
@@ -304,17 +317,42 @@ async def _append_locked(
             raise ApiError(ErrorCode.UPLOAD_LOCKED, "The upload was taken over by another request.")
         _remember(file.id, new_offset, verifier)
         return Progress(new_offset, upload.upload_length, upload.expires_at)
-    done = await _finish(storage, file, new_starts, new_offset, verifier, writer, max_bytes)
-    async with stores.unit() as unit:
-        settled = await lifecycle.mark_available(stores.files, file.id, done, unit=unit)
-        await stores.resumables.advance(
-            file.id,
-            held=writer.until,
-            from_offset=offset,
-            to_offset=new_offset,
-            segments="[]",
-            unit=unit,
+    try:
+        done = await _finish(
+            storage, file, new_starts, new_offset, verifier, writer, max_bytes, safety
         )
+    except Refused as refused:
+        # Malware, active content refused by policy, an image bomb: nothing of it is kept.
+        _VERIFIERS.pop(file.id, None)
+        with anyio.CancelScope(shield=True):
+            await discard_segments(storage, file.id, new_starts)
+            await lifecycle.mark_refused(stores.files, file.id, refused)
+            await stores.resumables.delete(file.id)
+        final = await stores.files.by_id(file.id)
+        return Progress(new_offset, upload.upload_length, upload.expires_at, final)
+    outcome = done.outcome
+    if outcome is not None and outcome.scan_owed:
+        # Fail closed: the scanner could not be reached. The verified bytes are in place but
+        # the file stays pending (never served) until a sweep scans them; the upload itself is
+        # over, so its record goes (the tus sweep must not take the file for unfinished).
+        settled = await lifecycle.mark_scan_owed(stores.files, file.id, done)
+        if settled:
+            await stores.resumables.delete(file.id)
+            log.warning("file %s waits for the malware scanner: %s", file.id, outcome.detail)
+    else:
+        checked = safety_columns(outcome, utcnow()) if outcome is not None else {}
+        async with stores.unit() as unit:
+            settled = await lifecycle.mark_available(
+                stores.files, file.id, done, unit=unit, **checked
+            )
+            await stores.resumables.advance(
+                file.id,
+                held=writer.until,
+                from_offset=offset,
+                to_offset=new_offset,
+                segments="[]",
+                unit=unit,
+            )
     if not settled:  # deleted or expired while we assembled: these bytes belong to nobody
         await storage.delete(done.key)
         raise not_found()
@@ -331,10 +369,21 @@ async def _finish(
     verifier: StreamVerifier,
     writer: _Writer,
     max_bytes: int,
+    safety: SafetyPolicy | None,
 ) -> Ingested:
-    """Stream the acknowledged segments through the upload pipeline into ``files/<id>``."""
+    """Stream the acknowledged segments through the upload pipeline into ``files/<id>``.
+
+    With ``safety`` the content checks see that read (raising :class:`Refused`); a scanner that
+    cannot be reached leaves the bytes in place with the scan owed (``outcome.scan_owed``).
+    The checks run here, on the assembled bytes, because a scan cannot span requests: a clamd
+    stream lives on one connection of one process, and a tus upload's requests may reach any
+    worker or replica, hours apart.
+    """
     digest = verifier.finish()  # the whole file's verdict (a PDF header, the UTF-8 tail)
     for attempt in range(2):
+        inspection = Inspection(safety, file.content_type) if safety is not None else None
+        if inspection is not None:
+            await inspection.start()
         try:
             done = await ingest(
                 storage,
@@ -343,6 +392,8 @@ async def _finish(
                 content_type=file.content_type,
                 max_bytes=max_bytes,
                 heartbeat=writer.keep,
+                inspection=inspection,
+                keep_unscanned=True,
             )
         except ObjectExists:
             if attempt:

@@ -147,13 +147,26 @@ def new_secret() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
+SEGMENT_FOLDER = "tus"
+"""Where the pieces of a resumable upload are kept: ``tus/<file id>/<start offset>``."""
+
+
 def object_id(key: str) -> str:
     """The identity an object's chunks are bound to: the id its key ends with.
 
     ``uploads/<id>`` and ``files/<id>`` name one file (a verified landing object is linked to
-    its permanent key), so the folder is not part of it.
+    its permanent key), so the folder is not part of it. A resumable upload's piece
+    ``tus/<id>/<start>`` is ``<id>@<start>``: bound to its file and to its place in it.
     """
-    return key.rsplit("/", 1)[-1]
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == SEGMENT_FOLDER:
+        return f"{parts[1]}@{parts[2]}"
+    return parts[-1]
+
+
+def file_id_of(key: str) -> str:
+    """The id of the file whose bytes (or a piece of them) the object ``key`` holds."""
+    return object_id(key).split("@", 1)[0]
 
 
 def _nonce(index: int, final: bool) -> bytes:
