@@ -51,11 +51,23 @@ TESTS = Path(__file__).parent
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests of :data:`SERIAL` (before ``-m`` selects by marks)."""
+    """Mark the tests of :data:`SERIAL` (before ``-m`` selects by marks), and put each test in
+    the pytest-xdist group that keeps its servers running (before xdist reads the groups).
+
+    The session's servers are per deployment (the ``backend`` parameter): a process that went
+    from one deployment to the other and back would stop and start them every time. So every
+    test of one deployment runs in one group (one process, in collection order, where pytest
+    keeps each module's tests of a deployment together); any other test is grouped by its file,
+    whose module-scoped servers then start once.
+    """
     for item in items:
         if item.path.is_relative_to(TESTS):
             if item.path.relative_to(TESTS).as_posix().startswith(SERIAL):
                 item.add_marker(pytest.mark.serial)
+        callspec = getattr(item, "callspec", None)
+        deployment = callspec.params.get("backend") if callspec is not None else None
+        group = deployment if isinstance(deployment, str) else item.path.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session", params=["sqlite-filesystem", "postgres-s3"])
