@@ -28,13 +28,14 @@ sync: $(VENV)/.synced
 run: sync
 	$(RUN) assured-server serve --demo $(if $(PORT),--port $(PORT))
 
-# Two parts: most tests on TEST_WORKERS processes (pytest-xdist groups: all tests of one
-# deployment in one process, other tests by file, so that servers start once; see the tests'
-# conftest.py), then the tests marked `serial` (they measure time or flood the machine) alone.
-# A part that selects nothing (exit 5, e.g. with PYTEST_ARGS) is no failure.
+# Two parts: most tests on TEST_WORKERS processes (pytest-xdist, a whole file per process: a
+# module's server starts once; the session's servers of each deployment stay up in each
+# process, see `Deployments` in the tests' conftest.py), then the tests marked `serial` (they
+# measure time or flood the machine) alone. A part that selects nothing (exit 5, e.g. with
+# PYTEST_ARGS) is no failure.
 TEST_WORKERS ?= 2
 test: sync
-	$(RUN) pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS); \
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS); \
 	    rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 	$(RUN) pytest -m serial $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
 

@@ -51,54 +51,103 @@ TESTS = Path(__file__).parent
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests of :data:`SERIAL` (before ``-m`` selects by marks), and put each test in
-    the pytest-xdist group that keeps its servers running (before xdist reads the groups).
-
-    The session's servers are per deployment (the ``backend`` parameter): a process that went
-    from one deployment to the other and back would stop and start them every time. So every
-    test of one deployment runs in one group (one process, in collection order, where pytest
-    keeps each module's tests of a deployment together); any other test is grouped by its file,
-    whose module-scoped servers then start once.
-    """
+    """Mark the tests of :data:`SERIAL` (before ``-m`` selects by marks)."""
     for item in items:
         if item.path.is_relative_to(TESTS):
             if item.path.relative_to(TESTS).as_posix().startswith(SERIAL):
                 item.add_marker(pytest.mark.serial)
-        callspec = getattr(item, "callspec", None)
-        deployment = callspec.params.get("backend") if callspec is not None else None
-        group = deployment if isinstance(deployment, str) else item.path.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
-@pytest.fixture(scope="session", params=["sqlite-filesystem", "postgres-s3"])
-def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """The two deployments the suite runs on: the embedded default, and PostgreSQL + SeaweedFS."""
-    if request.param == "sqlite-filesystem":
-        yield {}
-        return
-    url = create_postgres_database()
-    store: SeaweedFS = request.getfixturevalue("seaweedfs")
-    store.create_bucket(BUCKET)
-    # A short sweep: on plain S3 the sweep settles uploads and removes stray landing objects.
-    yield {
-        "ASSURED_DATABASE_URL": url,
-        "ASSURED_SWEEP_INTERVAL": "1",
-        **store.server_env(BUCKET),
-    }
-    drop_postgres_database(url)
+DEPLOYMENTS = ["sqlite-filesystem", "postgres-s3"]
+
+
+class Deployments:
+    """What the session made of each deployment, made on first use and kept to its end.
+
+    The deployment fixtures below are module-scoped views of it. A session-scoped parametrized
+    fixture is torn down whenever the parameter changes, and a pytest-xdist process that runs
+    one file of each deployment after the other would then stop and start the servers, the
+    database and the bucket at every file; here they stay up for the whole session.
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._envs: dict[str, dict[str, str]] = {}
+        self._servers: dict[str, ServerProcess] = {}
+        self._apis: dict[tuple[str, str], Api] = {}
+        self._databases: list[str] = []
+
+    def env(self, name: str, request: pytest.FixtureRequest) -> dict[str, str]:
+        """The server settings of deployment ``name`` (its database and bucket made once)."""
+        if name not in self._envs:
+            if name == "sqlite-filesystem":
+                self._envs[name] = {}
+            else:
+                store: SeaweedFS = request.getfixturevalue("seaweedfs")
+                url = create_postgres_database()
+                self._databases.append(url)
+                store.create_bucket(BUCKET)
+                # A short sweep: on plain S3 the sweep settles uploads and removes stray
+                # landing objects.
+                self._envs[name] = {
+                    "ASSURED_DATABASE_URL": url,
+                    "ASSURED_SWEEP_INTERVAL": "1",
+                    **store.server_env(BUCKET),
+                }
+        return self._envs[name]
+
+    def server(self, name: str, env: dict[str, str]) -> ServerProcess:
+        """The session's server of deployment ``name``, started on first use."""
+        if name not in self._servers:
+            self._servers[name] = ServerProcess(
+                self._tmp.mktemp("server"),
+                env_overrides={"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD), **env},
+            ).start()
+        return self._servers[name]
+
+    def api(self, name: str, account: str, server: ServerProcess) -> Api:
+        """The session's account ``account`` on the server of deployment ``name``."""
+        if (name, account) not in self._apis:
+            self._apis[(name, account)] = make_api(server, server.new_account(account))
+        return self._apis[(name, account)]
+
+    def close(self) -> None:
+        """Stop every server and drop every database the session made."""
+        for api in self._apis.values():
+            api.client.close()
+        for server in self._servers.values():
+            server.stop()
+        for url in self._databases:
+            drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, backend: dict[str, str]
-) -> Iterator[ServerProcess]:
+def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployments]:
+    """The session's deployments (see :class:`Deployments`)."""
+    made = Deployments(tmp_path_factory)
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module", params=DEPLOYMENTS)
+def deployment(request: pytest.FixtureRequest) -> str:
+    """The two deployments the suite runs on: the embedded default, and PostgreSQL + SeaweedFS."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="module")
+def backend(
+    request: pytest.FixtureRequest, deployments: Deployments, deployment: str
+) -> dict[str, str]:
+    """The server settings of the deployment (a database and a bucket for PostgreSQL + S3)."""
+    return deployments.env(deployment, request)
+
+
+@pytest.fixture(scope="module")
+def server(deployments: Deployments, deployment: str, backend: dict[str, str]) -> ServerProcess:
     """One server process per deployment for the whole session."""
-    proc = ServerProcess(
-        tmp_path_factory.mktemp("server"),
-        env_overrides={"ASSURED_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD), **backend},
-    ).start()
-    yield proc
-    proc.stop()
+    return deployments.server(deployment, backend)
 
 
 @pytest.fixture(scope="module")
@@ -126,20 +175,16 @@ def embedded_storage(server: ServerProcess) -> None:
         pytest.skip("about the embedded storage endpoints, which the s3 backend does not serve")
 
 
-@pytest.fixture(scope="session")
-def api(server: ServerProcess) -> Iterator[Api]:
+@pytest.fixture(scope="module")
+def api(deployments: Deployments, deployment: str, server: ServerProcess) -> Api:
     """The main test account on the session server."""
-    client = make_api(server, server.new_account("main"))
-    yield client
-    client.client.close()
+    return deployments.api(deployment, "main", server)
 
 
-@pytest.fixture(scope="session")
-def other_api(server: ServerProcess) -> Iterator[Api]:
+@pytest.fixture(scope="module")
+def other_api(deployments: Deployments, deployment: str, server: ServerProcess) -> Api:
     """A second account, to prove isolation."""
-    client = make_api(server, server.new_account("other"))
-    yield client
-    client.client.close()
+    return deployments.api(deployment, "other", server)
 
 
 @pytest.fixture
