@@ -56,7 +56,9 @@ class Revocations:
                 await self.reload()
                 if rounds and rounds % PURGE_EVERY == 0:
                     await self._store.purge_deleted_accounts(utcnow() - self._horizon)
-            except Exception:  # noqa: BLE001 - logged; retried at the next interval
-                log.warning("could not reload the revoked tokens", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - logged; retried at the next interval
+                # One line, no traceback: this runs every interval while the database (or the
+                # machine's open files) is short, and must not flood the log.
+                log.warning("could not reload the revoked tokens (%s: %s)", type(exc).__name__, exc)
             rounds += 1
             await anyio.sleep(self._interval)

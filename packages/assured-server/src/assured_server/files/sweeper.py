@@ -15,6 +15,7 @@ import anyio
 
 from assured_server.clock import is_uuid, utcnow
 from assured_server.db.engine import Database
+from assured_server.db.errors import UNAVAILABLE
 from assured_server.files import lifecycle, orphans, resumable
 from assured_server.files.records import LANDING_PREFIX, PENDING, storage_key
 from assured_server.files.screening import ScanOwed
@@ -27,6 +28,8 @@ from assured_server.stores.files import Files
 from assured_server.stores.idempotency import IdempotencyKeys
 
 log = logging.getLogger(__name__)
+# What a sweep meets when the machine is short of something: logged as one line, and retried.
+TRANSIENT: tuple[type[Exception], ...] = (OSError, StorageError, *UNAVAILABLE)
 BATCH = 200
 # After its upload window closes, a pending file gets this long before it is dropped, so that
 # an upload that started just in time can finish.
@@ -70,6 +73,12 @@ class Sweeper:
         while True:
             try:
                 await self.sweep_once()
+            except TRANSIENT as exc:
+                # Expected while the machine is short of something (open files, the database,
+                # the store): one line a sweep, not a traceback a sweep.
+                log.warning(
+                    "sweep failed (%s: %s); retrying next interval", type(exc).__name__, exc
+                )
             except Exception:
                 log.exception("sweep failed; retrying next interval")
             await anyio.sleep(self.interval)
