@@ -46,12 +46,4 @@ def run(binary: str, server: BenchServer, *, seconds: float, runs: int) -> dict[
             wrk.request_script("GET", auth),
         ),
     }
-    for url, script in targets.values():
-        wrk.run(binary, url, script, connections=CONCURRENCY, seconds=1)
-    results: dict[str, list[wrk.WrkResult]] = {name: [] for name in targets}
-    for _ in range(runs):
-        for name, (url, script) in targets.items():
-            results[name].append(
-                wrk.run(binary, url, script, connections=CONCURRENCY, seconds=seconds)
-            )
-    return {name: wrk.summarize(values) for name, values in results.items()}
+    return wrk.alternate(binary, targets, connections=CONCURRENCY, seconds=seconds, runs=runs)

@@ -164,3 +164,17 @@ def summarize(results: list[WrkResult]) -> WrkResult:
         requests=sum(r.requests for r in results),
         errors=sum(r.errors for r in results),
     )
+
+
+def alternate(
+    binary: str, targets: dict[str, tuple[str, str]], *, connections: int, seconds: float, runs: int
+) -> dict[str, WrkResult]:
+    """Medians over ``runs`` of each ``name: (url, script)``, run by run in turn (after a
+    one-second warm-up of each), so that every target sees the same machine."""
+    for url, script in targets.values():
+        run(binary, url, script, connections=connections, seconds=1)
+    results: dict[str, list[WrkResult]] = {name: [] for name in targets}
+    for _ in range(runs):
+        for name, (url, script) in targets.items():
+            results[name].append(run(binary, url, script, connections=connections, seconds=seconds))
+    return {name: summarize(values) for name, values in results.items()}
