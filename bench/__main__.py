@@ -341,36 +341,37 @@ def main(argv: list[str] | None = None) -> int:
                 say("pre-signing in-process")
                 rows += presign_rows(presign.run(profile.runs, profile.presign_seconds))
 
-            if wrk_binary is not None and want(3, 5):
-                say(f"API rate on {SQLITE_FILESYSTEM}")
-                server = BenchServer.start(work / "server-rate", LOAD_ENV)
-                with stopping(server):
-                    sqlite = api_rate.run(
-                        wrk_binary, server, seconds=profile.load_seconds, runs=profile.runs
-                    )
-                download = sqlite["download"]
-                rows.append(
-                    Row(
-                        "3",
-                        f"`GET …/download-url` over HTTP (wrk c32, {SQLITE_FILESYSTEM}; "
-                        "the figure of row 5)",
-                        wrk_cell(download),
-                        result="see 5",
-                    )
-                )
-                rows += api_rows(SQLITE_FILESYSTEM, sqlite)
-                # A fresh server and database, as the SQLite one above is.
-                with postgres_seaweed(
-                    work / "server-pg-seaweed-rate", seaweed, "assured-rate", LOAD_ENV
-                ) as (cloud, cloud_note):
-                    if cloud is None:
-                        notes.append(cloud_note)
-                    else:
-                        say(f"API rate on {POSTGRES_SEAWEED}")
-                        cloud_rate = api_rate.run(
-                            wrk_binary, cloud, seconds=profile.load_seconds, runs=profile.runs
+            if wrk_binary is not None and want(3, 5, 11):
+                if want(3, 5):
+                    say(f"API rate on {SQLITE_FILESYSTEM}")
+                    server = BenchServer.start(work / "server-rate", LOAD_ENV)
+                    with stopping(server):
+                        sqlite = api_rate.run(
+                            wrk_binary, server, seconds=profile.load_seconds, runs=profile.runs
                         )
-                        rows += api_rows(POSTGRES_SEAWEED, cloud_rate)
+                    download = sqlite["download"]
+                    rows.append(
+                        Row(
+                            "3",
+                            f"`GET …/download-url` over HTTP (wrk c32, {SQLITE_FILESYSTEM}; "
+                            "the figure of row 5)",
+                            wrk_cell(download),
+                            result="see 5",
+                        )
+                    )
+                    rows += api_rows(SQLITE_FILESYSTEM, sqlite)
+                    # A fresh server and database, as the SQLite one above is.
+                    with postgres_seaweed(
+                        work / "server-pg-seaweed-rate", seaweed, "assured-rate", LOAD_ENV
+                    ) as (cloud, cloud_note):
+                        if cloud is None:
+                            notes.append(cloud_note)
+                        else:
+                            say(f"API rate on {POSTGRES_SEAWEED}")
+                            cloud_rate = api_rate.run(
+                                wrk_binary, cloud, seconds=profile.load_seconds, runs=profile.runs
+                            )
+                            rows += api_rows(POSTGRES_SEAWEED, cloud_rate)
 
                 if want(11):
                     say(f"CORS on and off, v3 create-upload ({SQLITE_FILESYSTEM})")
@@ -579,10 +580,6 @@ def sdk_rows(size: int) -> list[Row]:
     ]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def link_page_rows(rounds: int, notes: list[str]) -> list[Row]:
     """Rows 9 and 10 on a server of their own (skipped with a note without Chromium)."""
     note = link_page.chromium_note()
@@ -623,3 +620,7 @@ def link_rows(result: link_page.LinkPageResult) -> list[Row]:
             result=verdict(total <= 60_000 and not result.third_party),
         ),
     ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
