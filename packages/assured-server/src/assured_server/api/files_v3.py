@@ -21,7 +21,6 @@ from assured_server.files import lifecycle
 from assured_server.files.downloads import MAX_DOWNLOAD_URL_SECONDS, download_url
 from assured_server.files.records import PENDING, STATUSES, landing_key
 from assured_server.files.rules import checked_content_type, checked_expiration, checked_filename
-from assured_server.files.screening import ScanOwed
 from assured_server.files.views import file_v3
 from assured_server.services import Services
 
@@ -190,18 +189,13 @@ async def complete(account_id: str, file_id: str, request: Request, who: Caller)
     if row is None:
         raise not_found("No such file.")
     if row.status == PENDING:
-        try:
-            settled = await lifecycle.settle_pending(
-                svc.stores.files,
-                svc.storage,
-                row,
-                max_bytes=svc.settings.max_upload_bytes,
-                safety=svc.safety,
-            )
-        except ScanOwed:
-            # Fail closed: uploaded and verified but not scanned; it stays pending (its
-            # ``scan.status`` says why) and the sweep scans it once the scanner answers.
-            settled = True
+        settled = await lifecycle.settle_for_a_reader(
+            svc.stores.files,
+            svc.storage,
+            row,
+            max_bytes=svc.settings.max_upload_bytes,
+            safety=svc.safety,
+        )
         if not settled:
             raise ApiError(ErrorCode.FILE_NOT_READY, "Nothing has been uploaded for this file yet.")
         row = await svc.stores.files.owned(who.account_id, file_id)

@@ -26,7 +26,6 @@ from assured_server.errors import ApiError, ErrorCode, not_found
 from assured_server.files import lifecycle
 from assured_server.files.records import PENDING, effective_status, landing_key
 from assured_server.files.rules import checked_content_type, checked_filename
-from assured_server.files.screening import ScanOwed
 from assured_server.files.views import file_v3
 from assured_server.links import page, states
 from assured_server.links.tokens import matches, token_hash, well_formed
@@ -212,18 +211,13 @@ async def link_file(token: str, file_id: str, request: Request) -> dict[str, Any
     if row is None or row.upload_link_id != link.id or row.account_id != link.account_id:
         raise not_found("No such file.")
     if row.status == PENDING and svc.settings.storage_backend == "s3":
-        try:
-            settled = await lifecycle.settle_pending(
-                svc.stores.files,
-                svc.storage,
-                row,
-                max_bytes=svc.settings.max_upload_bytes,
-                safety=svc.safety,
-            )
-        except ScanOwed:
-            # Fail closed: the scanner is unreachable; the file stays pending (the sweep scans
-            # it later), and the page keeps showing it as pending.
-            settled = True
+        settled = await lifecycle.settle_for_a_reader(
+            svc.stores.files,
+            svc.storage,
+            row,
+            max_bytes=svc.settings.max_upload_bytes,
+            safety=svc.safety,
+        )
         if settled:
             row = await svc.stores.files.by_id(file_id) or row
     return {

@@ -148,6 +148,19 @@ async def mark_scan_owed(
     )
 
 
+async def settle_for_a_reader(
+    files: Files, storage: StorageBackend, row: StoredFile, *, max_bytes: int, safety: SafetyPolicy
+) -> bool:
+    """:func:`settle_pending` for a request that reads a file's state (``complete``, the link
+    page's status): a scan still owed counts as settled. Fail closed: the file was uploaded and
+    verified but not scanned, so it stays pending (its ``scan.status`` says why) and the sweep
+    scans it once the scanner answers."""
+    try:
+        return await settle_pending(files, storage, row, max_bytes=max_bytes, safety=safety)
+    except ScanOwed:
+        return True
+
+
 async def settle_pending(
     files: Files,
     storage: StorageBackend,
