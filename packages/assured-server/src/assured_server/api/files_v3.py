@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -16,6 +17,7 @@ from assured_server.api.responses import NO_STORE, NoStoreJSONResponse
 from assured_server.api.schemas import answers, answers_nothing
 from assured_server.auth.scopes import FILES_READ, FILES_WRITE
 from assured_server.clock import rfc3339, utcnow
+from assured_server.db.models import StoredFile
 from assured_server.errors import ApiError, ErrorCode, not_found
 from assured_server.files import lifecycle
 from assured_server.files.downloads import MAX_DOWNLOAD_URL_SECONDS, download_url
@@ -78,6 +80,28 @@ async def create_upload(account_id: str, request: Request, who: Caller) -> Respo
     return await idempotency.run_json(svc, request, who.account_id, create, headers=NO_STORE)
 
 
+def created_upload(svc: Services, row: StoredFile, now: datetime) -> dict[str, Any]:
+    """The answer of an upload's create (v3 or an upload link): the new pending ``row``'s
+    POST form, signed for its landing key until its upload window ends, and the File."""
+    assert row.upload_expires_at is not None  # noqa: S101 - set by new_row with a window
+    window = max(1, int((row.upload_expires_at - now).total_seconds()))
+    post = svc.storage.presign_post(
+        landing_key(row.id),
+        content_type=row.content_type,
+        max_size=svc.settings.max_upload_bytes,
+        expires_in=window,
+        now=now.replace(microsecond=0),
+    )
+    return {
+        "id": row.id,
+        "uploadUrl": post.url,
+        "fields": post.fields,
+        "uploadExpiresAt": rfc3339(post.expires_at),
+        "maxSize": svc.settings.max_upload_bytes,
+        "file": file_v3(row, bucket=svc.settings.bucket, now=now),
+    }
+
+
 async def _create(
     svc: Services,
     who: Principal,
@@ -102,23 +126,7 @@ async def _create(
         now=now,
         upload_window=svc.settings.upload_url_ttl,
     )
-    assert row.upload_expires_at is not None  # noqa: S101 - set by new_row with a window
-    window = max(1, int((row.upload_expires_at - now).total_seconds()))
-    post = svc.storage.presign_post(
-        landing_key(row.id),
-        content_type=content_type,
-        max_size=svc.settings.max_upload_bytes,
-        expires_in=window,
-        now=now.replace(microsecond=0),
-    )
-    response = {
-        "id": row.id,
-        "uploadUrl": post.url,
-        "fields": post.fields,
-        "uploadExpiresAt": rfc3339(post.expires_at),
-        "maxSize": svc.settings.max_upload_bytes,
-        "file": file_v3(row, bucket=svc.settings.bucket, now=now),
-    }
+    response = created_upload(svc, row, now)
     if finish is None:
         await svc.stores.files.add(row)
     else:

@@ -18,15 +18,15 @@ from starlette.responses import HTMLResponse
 from assured_server.api import schemas
 from assured_server.api.body import RequiredStr, StrictBody, documented, parse_json, read_raw
 from assured_server.api.deps import services
+from assured_server.api.files_v3 import created_upload
 from assured_server.api.responses import NoStoreJSONResponse
 from assured_server.api.schemas import answers
-from assured_server.clock import rfc3339, utcnow
+from assured_server.clock import utcnow
 from assured_server.db.models import UploadLink
 from assured_server.errors import ApiError, ErrorCode, not_found
 from assured_server.files import lifecycle
-from assured_server.files.records import PENDING, effective_status, landing_key
+from assured_server.files.records import PENDING, effective_status
 from assured_server.files.rules import checked_content_type, checked_filename
-from assured_server.files.views import file_v3
 from assured_server.links import page, states
 from assured_server.links.tokens import matches, token_hash, well_formed
 from assured_server.services import Services
@@ -157,15 +157,7 @@ async def _create(svc: Services, link: UploadLink, name: str, content_type: str)
         now=now,
         upload_window=svc.settings.upload_url_ttl,
     )
-    assert row.upload_expires_at is not None  # noqa: S101 - set by new_row with a window
-    window = max(1, int((row.upload_expires_at - now).total_seconds()))
-    post = svc.storage.presign_post(
-        landing_key(row.id),
-        content_type=content_type,
-        max_size=svc.settings.max_upload_bytes,
-        expires_in=window,
-        now=now.replace(microsecond=0),
-    )
+    response = created_upload(svc, row, now)
     try:
         async with svc.stores.unit() as unit:
             if not await svc.stores.upload_links.take_slot(link.id, now, unit):
@@ -176,14 +168,7 @@ async def _create(svc: Services, link: UploadLink, name: str, content_type: str)
         current = await svc.stores.upload_links.by_id(link.id)
         state = states.USED if current is None else states.status_of(current, utcnow())
         raise _refusal(state if state != states.ACTIVE else states.USED) from None
-    return {
-        "id": row.id,
-        "uploadUrl": post.url,
-        "fields": post.fields,
-        "uploadExpiresAt": rfc3339(post.expires_at),
-        "maxSize": svc.settings.max_upload_bytes,
-        "file": file_v3(row, bucket=svc.settings.bucket, now=now),
-    }
+    return response
 
 
 @router.get(
